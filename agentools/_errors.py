@@ -1,0 +1,43 @@
+"""The exceptions agentools raises, grouped by whose fault it was (as h11 does)."""
+
+from __future__ import annotations
+
+__all__ = [
+    "AgentoolsError",
+    "AsyncHookError",
+    "MaxTurnsExceeded",
+    "ModelProtocolError",
+    "UsageError",
+]
+
+
+class AgentoolsError(Exception):
+    """Base class of every agentools exception."""
+
+
+class UsageError(AgentoolsError, RuntimeError):
+    """The caller used agentools wrongly (an input that does not fit the machine's state, two
+    runs at once on one assistant, ...). Fix the calling code."""
+
+
+class AsyncHookError(UsageError, TypeError):
+    """The blocking runner was given a hook written as ``async def``; it has no event loop to run
+    it on. Use ``arun`` or make the method a plain ``def``."""
+
+
+class ModelProtocolError(AgentoolsError):
+    """The model or the server sent something that cannot happen in the Chat Completions protocol
+    (an empty stream, a stream without a ``finish_reason``, a tool call without a name, ...)."""
+
+
+class MaxTurnsExceeded(AgentoolsError):
+    """The model was called ``max_turns`` times in one run and still asked for tools.
+
+    The history stays valid: every tool call in it is answered, so the next ``run`` can go on.
+    """
+
+    def __init__(self, max_turns: int) -> None:
+        super().__init__(
+            f"the model asked for tools after {max_turns} turns (max_turns={max_turns})"
+        )
+        self.max_turns = max_turns

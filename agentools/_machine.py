@@ -1,0 +1,330 @@
+"""The assistant loop as one I/O-free state machine.
+
+Inputs go in through ``start()``, ``receive_chunk()``, ``receive_stream_end()``,
+``receive_completion()`` and ``receive_tool_result()``; ``next_step()`` says what to do next:
+hand an event to the hooks, call the model, run tools, wait for more input, or stop. The runners
+(``_runner_sync``, ``_runner_async``) are short loops around it that do the I/O.
+
+Every transition is in ``TRANSITIONS`` below::
+
+    IDLE ──start──▶ CALLING_MODEL ──chunk──▶ STREAMING ──stream end──┬─▶ RUNNING_TOOLS ─┐
+                       │    ▲                                         └─▶ DONE           │
+                       │    └──────── last tool result (next turn) ──────────────────────┘
+                       └──completion (stream=False)──▶ RUNNING_TOOLS or DONE
+
+An input that does not fit the state raises ``UsageError``; anything the model sends that cannot
+be right raises ``ModelProtocolError``. After any exception the machine is in ``ERROR``.
+
+The history is transactional: the machine appends only whole units the API accepts (the prompt;
+an assistant message together with the answers to all its tool calls; a final answer). Whatever
+fails, the history is the last such point, with the user's prompt in it.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import attrs
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
+
+from ._accumulate import MessageAccumulator, ModelMessage, message_from_completion
+from ._errors import MaxTurnsExceeded, UsageError
+from .calls import ToolCallRequest, ToolResult
+from .events import (
+    Event,
+    MaxTokens,
+    RefusalDone,
+    ResponseEnd,
+    ResponseStart,
+    TextDone,
+    ToolCallDone,
+    ToolResultDone,
+    UsageUpdate,
+)
+from .history import History
+from .messages import AssistantMessage, Message, SystemMessage, ToolMessage, Usage, UserMessage
+
+__all__ = [
+    "NEED_INPUT",
+    "CallModel",
+    "Finished",
+    "Machine",
+    "RunTools",
+    "State",
+    "Step",
+    "TRANSITIONS",
+]
+
+CUT_CALL_MESSAGE = (
+    "Error: this tool call was cut off by the output token limit (finish_reason 'length') "
+    "and was not run."
+)
+
+
+class State(enum.Enum):
+    IDLE = "IDLE"
+    CALLING_MODEL = "CALLING_MODEL"
+    STREAMING = "STREAMING"
+    RUNNING_TOOLS = "RUNNING_TOOLS"
+    DONE = "DONE"
+    ERROR = "ERROR"
+
+
+class _Sentinel(enum.Enum):
+    NEED_INPUT = "NEED_INPUT"
+
+
+NEED_INPUT = _Sentinel.NEED_INPUT
+"""``next_step()`` has nothing to say until the runner feeds the input it is waiting for."""
+
+
+@attrs.frozen(kw_only=True)
+class CallModel:
+    """Call ``chat.completions.create(**request)``; stream it if ``stream``."""
+
+    request: Mapping[str, Any]
+    stream: bool
+    turn: int
+
+
+@attrs.frozen(kw_only=True)
+class RunTools:
+    """Run these calls (concurrently, as the runner can) and feed back each result."""
+
+    calls: tuple[ToolCallRequest, ...]
+
+
+@attrs.frozen(kw_only=True)
+class Finished:
+    text: str
+    usage: Usage
+
+
+Step = Event | CallModel | RunTools | Finished | _Sentinel
+
+
+@attrs.frozen
+class _Raise:
+    error: Exception
+
+
+@attrs.frozen
+class _Input:
+    """The kinds of input, named for error messages and the transition table."""
+
+    name: str
+
+
+START = _Input("start")
+CHUNK = _Input("chunk")
+STREAM_END = _Input("stream end")
+COMPLETION = _Input("completion")
+TOOL_RESULT = _Input("tool result")
+
+TRANSITIONS: Mapping[tuple[State, _Input], frozenset[State]] = {
+    (State.IDLE, START): frozenset({State.CALLING_MODEL}),
+    (State.CALLING_MODEL, CHUNK): frozenset({State.STREAMING}),
+    (State.CALLING_MODEL, STREAM_END): frozenset({State.RUNNING_TOOLS, State.DONE}),
+    (State.CALLING_MODEL, COMPLETION): frozenset({State.RUNNING_TOOLS, State.DONE}),
+    (State.STREAMING, CHUNK): frozenset({State.STREAMING}),
+    (State.STREAMING, STREAM_END): frozenset({State.RUNNING_TOOLS, State.DONE}),
+    (State.RUNNING_TOOLS, TOOL_RESULT): frozenset(
+        {State.RUNNING_TOOLS, State.CALLING_MODEL, State.DONE}
+    ),
+}
+"""(state, input) -> the states that input may lead to. Anything else is a ``UsageError``.
+
+A stream that ends before its first chunk is a valid input but the model's fault: the accumulator
+raises ``ModelProtocolError`` for it."""
+
+
+@attrs.frozen(kw_only=True)
+class Settings:
+    """What stays the same for every request of a run."""
+
+    model: str
+    tools: Sequence[Mapping[str, Any]] = ()
+    system: str | None = None
+    stream: bool = True
+    max_turns: int = 10
+    params: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+class Machine:
+    """One run of the loop: a prompt in, an answer out, the history kept valid throughout."""
+
+    def __init__(self, settings: Settings, history: History) -> None:
+        self.settings = settings
+        self.history = history
+        self.state = State.IDLE
+        self._events: deque[Event] = deque()
+        self._action: CallModel | RunTools | Finished | _Raise | None = None
+        self._turn = 0
+        self._accumulator = MessageAccumulator()
+        self._answer: ModelMessage | None = None
+        self._results: dict[str, ToolResult] = {}
+        self._calls: dict[str, ToolCallRequest] = {}
+        self._usage = Usage()
+        self._text = ""
+
+    # -- what next ---------------------------------------------------------------------------
+
+    def next_event(self) -> Event | None:
+        """The next event for the hooks, or ``None``; never an action (used between chunks)."""
+        return self._events.popleft() if self._events else None
+
+    def next_step(self) -> Step:
+        """The next thing to do. Events come first, in order; then the pending action, once."""
+        if self._events:
+            return self._events.popleft()
+        action, self._action = self._action, None
+        if isinstance(action, _Raise):
+            self.state = State.ERROR
+            raise action.error
+        return NEED_INPUT if action is None else action
+
+    # -- inputs ------------------------------------------------------------------------------
+
+    def start(self, prompt: str) -> None:
+        self._handle(START, self._on_start, prompt)
+
+    def receive_chunk(self, chunk: ChatCompletionChunk) -> None:
+        self._handle(CHUNK, self._on_chunk, chunk)
+
+    def receive_stream_end(self) -> None:
+        self._handle(STREAM_END, self._on_stream_end, None)
+
+    def receive_completion(self, completion: ChatCompletion) -> None:
+        self._handle(COMPLETION, self._on_completion, completion)
+
+    def receive_tool_result(self, result: ToolResult) -> None:
+        self._handle(TOOL_RESULT, self._on_tool_result, result)
+
+    # -- transitions -------------------------------------------------------------------------
+
+    def _handle(self, given: _Input, handler: Callable[[Any], None], value: Any) -> None:
+        allowed = TRANSITIONS.get((self.state, given))
+        if allowed is None:
+            state = self.state
+            self._fail()
+            raise UsageError(f"can't handle {given.name} in state {state.value}")
+        try:
+            handler(value)
+        except BaseException:
+            self._fail()
+            raise
+        assert self.state in allowed, (self.state, given)
+
+    def _on_start(self, prompt: Any) -> None:
+        if not isinstance(prompt, str):
+            raise UsageError(f"the prompt must be a str, not {type(prompt).__name__}")
+        self.history.append(UserMessage(content=prompt))
+        self._events.append(ResponseStart(prompt=prompt, model=self.settings.model))
+        self._call_model()
+
+    def _on_chunk(self, chunk: ChatCompletionChunk) -> None:
+        self.state = State.STREAMING
+        self._accumulator.add(chunk, self._events.append)
+
+    def _on_stream_end(self, _: None) -> None:
+        self._answered(self._accumulator.finish())
+
+    def _on_completion(self, completion: ChatCompletion) -> None:
+        self._answered(message_from_completion(completion))
+
+    def _on_tool_result(self, result: ToolResult) -> None:
+        call = self._calls.get(result.call_id)
+        if call is None or result.call_id in self._results:
+            raise UsageError(f"no tool call {result.call_id!r} is waiting for a result")
+        self._results[result.call_id] = result
+        self._events.append(ToolResultDone(call=call, result=result))
+        if len(self._results) == len(self._calls):
+            self._commit_tool_turn()
+
+    def _fail(self) -> None:
+        self.state = State.ERROR
+        self._action = None
+
+    def _call_model(self) -> None:
+        self._turn += 1
+        if self._turn > self.settings.max_turns:
+            # Raised by next_step() once the events before it (the last tool results) are out.
+            self.state = State.DONE
+            self._action = _Raise(MaxTurnsExceeded(self.settings.max_turns))
+            return
+        self.state = State.CALLING_MODEL
+        self._accumulator = MessageAccumulator()
+        self._action = CallModel(
+            request=self._request(), stream=self.settings.stream, turn=self._turn
+        )
+
+    def _request(self) -> dict[str, Any]:
+        settings = self.settings
+        messages: list[Message] = list(self.history)
+        if settings.system is not None:
+            messages.insert(0, SystemMessage(content=settings.system))
+        request: dict[str, Any] = {
+            **settings.params,
+            "model": settings.model,
+            "messages": History(messages).to_openai(),
+        }
+        if settings.tools:
+            request["tools"] = list(settings.tools)
+        if settings.stream:
+            request["stream"] = True
+            request["stream_options"] = {
+                **request.get("stream_options", {}),
+                "include_usage": True,
+            }
+        return request
+
+    def _answered(self, answer: ModelMessage) -> None:
+        """A whole model message arrived: announce it, then run its tools or finish."""
+        message = answer.message
+        if answer.usage is not None:
+            self._usage += answer.usage
+            self._events.append(UsageUpdate(usage=answer.usage, total=self._usage))
+        if message.content:
+            self._events.append(TextDone(text=message.content))
+        if message.refusal:
+            self._events.append(RefusalDone(text=message.refusal))
+        self._text = message.content or ""
+        if answer.finish_reason == "length":
+            self._events.append(MaxTokens(message=message))
+            self._finish(
+                message,
+                [
+                    ToolMessage(tool_call_id=c.id, content=CUT_CALL_MESSAGE)
+                    for c in message.tool_calls
+                ],
+            )
+        elif answer.calls:
+            self._answer = answer
+            self._calls = {call.id: call for call in answer.calls}
+            self._results = {}
+            self._events.extend(ToolCallDone(call=call) for call in answer.calls)
+            self.state = State.RUNNING_TOOLS
+            self._action = RunTools(calls=answer.calls)
+        else:
+            self._finish(message, [])
+
+    def _commit_tool_turn(self) -> None:
+        assert self._answer is not None
+        answer, self._answer = self._answer, None
+        self.history.append(answer.message)
+        self.history.extend(
+            ToolMessage(tool_call_id=call.id, content=self._results[call.id].content)
+            for call in answer.calls
+        )
+        self._call_model()
+
+    def _finish(self, message: AssistantMessage, answers: list[ToolMessage]) -> None:
+        if message.content or message.refusal or message.tool_calls:
+            self.history.append(message)
+            self.history.extend(answers)
+        self.state = State.DONE
+        self._events.append(ResponseEnd(text=self._text))
+        self._action = Finished(text=self._text, usage=self._usage)

@@ -1,0 +1,61 @@
+"""A tool call at its three stages: streaming, complete, answered.
+
+These are the objects the tool hooks receive. They are frozen snapshots, except ``parsed`` of a
+``PartialToolCall``, which is the incremental parser's live value (see ``agentools.partial_json``):
+copy it if you keep it past the hook call.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+__all__ = ["PartialToolCall", "ToolCallRequest", "ToolResult"]
+
+
+@attrs.frozen(kw_only=True)
+class PartialToolCall:
+    """A tool call while its name and arguments stream in.
+
+    ``arguments`` is the raw JSON text received so far and ``parsed`` the value it describes so far
+    (``None`` until anything of it is known).
+    """
+
+    index: int
+    id: str | None
+    name: str
+    arguments: str
+    parsed: Any = None
+
+
+@attrs.frozen(kw_only=True)
+class ToolCallRequest:
+    """A complete tool call, about to run.
+
+    ``parsed`` is the decoded arguments object (``{}`` when the arguments were empty). When the
+    model's arguments are not a JSON object, ``parsed`` is ``{}`` and ``arguments_error`` says why;
+    the tool is then not called and the model is told.
+    """
+
+    index: int
+    id: str
+    name: str
+    arguments: str
+    parsed: dict[str, Any] = attrs.field(factory=dict)
+    arguments_error: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class ToolResult:
+    """What a tool call gave.
+
+    ``content`` is the string sent to the model, ``value`` what the function returned (``None``
+    when it failed) and ``error`` the exception, if it failed (the model then gets a short message
+    naming it, never a traceback).
+    """
+
+    call_id: str
+    content: str
+    value: Any = None
+    error: BaseException | None = None

@@ -1,0 +1,163 @@
+"""What happens during a response, as frozen value objects.
+
+The machine produces these; the runners hand each one to the matching ``Hooks`` method, and
+``Assistant.response_events()`` yields them for code that prefers ``match`` to callbacks::
+
+    for event in assistant.response_events("Weather in Paris?"):
+        match event:
+            case TextDelta(delta=delta):
+                print(delta, end="")
+            case ToolResultDone(call=call, result=result):
+                print(f"\\n[{call.name} -> {result.content}]")
+
+Each class names the hook it feeds (``hook``) and the arguments it passes (``hook_args()``), so
+both runners and the generator style dispatch through one table.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import attrs
+
+from .calls import PartialToolCall, ToolCallRequest, ToolResult
+from .messages import AssistantMessage, Usage
+
+__all__ = [
+    "Event",
+    "MaxTokens",
+    "RefusalDone",
+    "ResponseEnd",
+    "ResponseStart",
+    "TextDelta",
+    "TextDone",
+    "ToolCallDelta",
+    "ToolCallDone",
+    "ToolResultDone",
+    "UsageUpdate",
+]
+
+
+@attrs.frozen(kw_only=True)
+class ResponseStart:
+    hook: ClassVar[str] = "on_response_start"
+    prompt: str
+    model: str
+
+    def hook_args(self) -> tuple[Any, ...]:
+        return (self.prompt, self.model)
+
+
+@attrs.frozen(kw_only=True)
+class TextDelta:
+    """A piece of the assistant's text while it streams; ``snapshot`` is all of it so far."""
+
+    hook: ClassVar[str] = "on_partial_text"
+    delta: str
+    snapshot: str
+
+    def hook_args(self) -> tuple[Any, ...]:
+        return (self.delta, self.snapshot)
+
+
+@attrs.frozen(kw_only=True)
+class TextDone:
+    """The whole text of one assistant message (sent once per message that has text)."""
+
+    hook: ClassVar[str] = "on_text"
+    text: str
+
+    def hook_args(self) -> tuple[Any, ...]:
+        return (self.text,)
+
+
+@attrs.frozen(kw_only=True)
+class RefusalDone:
+    """The model refused; ``text`` is its refusal message."""
+
+    hook: ClassVar[str] = "on_refusal"
+    text: str
+
+    def hook_args(self) -> tuple[Any, ...]:
+        return (self.text,)
+
+
+@attrs.frozen(kw_only=True)
+class ToolCallDelta:
+    """A tool call's name or arguments grew."""
+
+    hook: ClassVar[str] = "on_partial_tool_call"
+    call: PartialToolCall
+
+    def hook_args(self) -> tuple[Any, ...]:
+        return (self.call,)
+
+
+@attrs.frozen(kw_only=True)
+class ToolCallDone:
+    """A complete tool call, announced before it runs."""
+
+    hook: ClassVar[str] = "on_tool_call"
+    call: ToolCallRequest
+
+    def hook_args(self) -> tuple[Any, ...]:
+        return (self.call,)
+
+
+@attrs.frozen(kw_only=True)
+class ToolResultDone:
+    """A tool call finished (or failed, see ``result.error``)."""
+
+    hook: ClassVar[str] = "on_tool_result"
+    call: ToolCallRequest
+    result: ToolResult
+
+    def hook_args(self) -> tuple[Any, ...]:
+        return (self.call, self.result)
+
+
+@attrs.frozen(kw_only=True)
+class MaxTokens:
+    """The model stopped at its token limit (``finish_reason == "length"``); ``message`` is what it
+    wrote until then. Tool calls in it are never run."""
+
+    hook: ClassVar[str] = "on_max_tokens"
+    message: AssistantMessage
+
+    def hook_args(self) -> tuple[Any, ...]:
+        return (self.message,)
+
+
+@attrs.frozen(kw_only=True)
+class UsageUpdate:
+    """Token usage of one model call (``usage``) and of the whole response so far (``total``)."""
+
+    hook: ClassVar[str] = "on_usage"
+    usage: Usage
+    total: Usage
+
+    def hook_args(self) -> tuple[Any, ...]:
+        return (self.usage, self.total)
+
+
+@attrs.frozen(kw_only=True)
+class ResponseEnd:
+    hook: ClassVar[str] = "on_response_end"
+    text: str
+
+    def hook_args(self) -> tuple[Any, ...]:
+        return (self.text,)
+
+
+Event = (
+    ResponseStart
+    | TextDelta
+    | TextDone
+    | RefusalDone
+    | ToolCallDelta
+    | ToolCallDone
+    | ToolResultDone
+    | MaxTokens
+    | UsageUpdate
+    | ResponseEnd
+)

@@ -1,0 +1,79 @@
+"""A conversation: the list of messages sent to the model, convertible to and from the API's form.
+
+The JSON form of a history is the Chat Completions message list itself: it is what users already
+store, and any other client can read it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, overload
+
+import attrs
+
+from ._converter import HistoryError, message_from_openai, message_to_openai
+from .messages import Message
+
+__all__ = ["History", "HistoryError"]
+
+
+def _message_list(messages: Iterable[Message]) -> list[Message]:
+    return list(messages)
+
+
+@attrs.define(eq=True)
+class History:
+    """The messages of a conversation, oldest first.
+
+    An ``Assistant`` appends to it only whole units the API accepts (a prompt; an assistant message
+    together with the answers to all its tool calls; a final answer), so it can be sent, stored or
+    resumed at any time, even after a failure.
+    """
+
+    messages: list[Message] = attrs.field(factory=list, converter=_message_list)
+
+    @classmethod
+    def from_openai(cls, messages: Iterable[Mapping[str, Any]]) -> History:
+        """Read a list of Chat Completions message dicts; ``HistoryError`` names a bad message."""
+        return cls([message_from_openai(item, index=i) for i, item in enumerate(messages)])
+
+    def to_openai(self) -> list[dict[str, Any]]:
+        """The messages as Chat Completions dicts, sendable as they are."""
+        return [message_to_openai(message) for message in self.messages]
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> History:
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise HistoryError(f"not JSON: {exc}") from exc
+        if not isinstance(data, list):
+            raise HistoryError(f"expected a JSON list of messages, got {type(data).__name__}")
+        return cls.from_openai(data)
+
+    def to_json(self, **dumps_kwargs: Any) -> str:
+        dumps_kwargs.setdefault("ensure_ascii", False)
+        return json.dumps(self.to_openai(), **dumps_kwargs)
+
+    def copy(self) -> History:
+        return History(self.messages)
+
+    def append(self, message: Message) -> None:
+        self.messages.append(message)
+
+    def extend(self, messages: Iterable[Message]) -> None:
+        self.messages.extend(messages)
+
+    def __len__(self) -> int:
+        return len(self.messages)
+
+    def __iter__(self) -> Iterator[Message]:
+        return iter(self.messages)
+
+    @overload
+    def __getitem__(self, index: int) -> Message: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Message]: ...
+    def __getitem__(self, index: int | slice) -> Message | list[Message]:
+        return self.messages[index]

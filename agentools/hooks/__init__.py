@@ -1,0 +1,7 @@
+"""Hooks: the callbacks a response calls (``Hooks``), and ready-made ones."""
+
+from .base import HOOK_NAMES, Hooks
+from .printing import PrintHooks
+from .recording import RecordingHooks
+
+__all__ = ["HOOK_NAMES", "Hooks", "PrintHooks", "RecordingHooks"]

@@ -1,0 +1,66 @@
+"""The ``Hooks`` base class: subclass it and override the methods you care about.
+
+Every method may be a plain ``def`` or an ``async def``. The asyncio runner (``arun``) awaits
+``async def`` hooks; the blocking runner (``run``) has no event loop, so it refuses them up front
+with ``AsyncHookError`` naming the method, before anything is sent to the model.
+
+Hooks run in the runner's own thread (or task), between chunks: a slow hook slows the stream.
+An exception raised by a hook stops the run and propagates to the caller; the history stays at its
+last valid point, with the prompt in it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..calls import PartialToolCall, ToolCallRequest, ToolResult
+    from ..messages import AssistantMessage, Usage
+
+__all__ = ["HOOK_NAMES", "Hooks"]
+
+
+class Hooks:
+    """No-op callbacks for everything that happens during a response."""
+
+    def on_response_start(self, prompt: str, model: str) -> Any:
+        """A run began: ``prompt`` was added to the history and ``model`` is about to be called."""
+
+    def on_partial_text(self, delta: str, snapshot: str) -> Any:
+        """A piece of the answer arrived while streaming; ``snapshot`` is the message's text so
+        far (``snapshot`` ends with ``delta``). Not called when ``stream=False``."""
+
+    def on_text(self, text: str) -> Any:
+        """An assistant message is complete and has text; called once per such message (also for
+        the text that precedes tool calls)."""
+
+    def on_partial_tool_call(self, call: PartialToolCall) -> Any:
+        """A tool call's name or arguments grew while streaming. ``call.arguments`` is the raw
+        JSON so far and ``call.parsed`` the value so far (a live structure: copy it to keep it)."""
+
+    def on_tool_call(self, call: ToolCallRequest) -> Any:
+        """A tool call is complete and about to run (not called for calls cut by the token
+        limit, which never run)."""
+
+    def on_tool_result(self, call: ToolCallRequest, result: ToolResult) -> Any:
+        """A tool call finished: ``result.content`` is what the model receives, ``result.value``
+        what the function returned and ``result.error`` the exception if it failed. Called as
+        each call finishes, so with parallel calls the order may differ from the call order."""
+
+    def on_refusal(self, text: str) -> Any:
+        """The model refused to answer; ``text`` is its refusal."""
+
+    def on_max_tokens(self, message: AssistantMessage) -> Any:
+        """The model stopped at its output token limit (``finish_reason == "length"``).
+
+        ``message`` is what it wrote; its text is kept as the answer and any tool calls in it are
+        not run (each is answered in the history with a message saying it was cut off)."""
+
+    def on_usage(self, usage: Usage, total: Usage) -> Any:
+        """Token usage of one model call and the running total for this run."""
+
+    def on_response_end(self, text: str) -> Any:
+        """The run finished; ``text`` is the answer ``run``/``arun`` returns."""
+
+
+HOOK_NAMES: tuple[str, ...] = tuple(name for name in vars(Hooks) if name.startswith("on_"))

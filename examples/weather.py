@@ -1,0 +1,76 @@
+"""The library's main job in one file: a streamed answer that uses a tool.
+
+    python examples/weather.py                      # offline, on agentools' embedded model
+    OPENAI_API_KEY=sk-... python examples/weather.py "Weather in Rome?"   # a real endpoint
+
+With ``OPENAI_API_KEY`` or ``OPENAI_BASE_URL`` set it talks to that endpoint (model from
+``AGENTOOLS_MODEL``, default ``gpt-4o-mini``); otherwise it starts agentools' loopback
+OpenAI-compatible server with its rule-based offline model, and the same code runs unchanged
+through the real ``openai`` client, over real HTTP and SSE.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+from agentools import Assistant, function_tool
+from agentools.hooks import PrintHooks
+from agentools.testing import FakeOpenAIServer, offline_model
+
+WEATHER = {"paris": (18, "sunny"), "rome": (24, "clear"), "london": (12, "drizzle")}
+
+
+@function_tool
+def get_weather(city: str, unit: str = "celsius") -> dict[str, Any]:
+    """Get the current weather in a city.
+
+    Args:
+        city: The city's name, e.g. "Paris".
+        unit: "celsius" or "fahrenheit".
+    """
+    celsius, conditions = WEATHER.get(city.lower(), (20, "mild"))
+    temperature = celsius if unit == "celsius" else round(celsius * 9 / 5 + 32)
+    return {"city": city, "temperature": temperature, "unit": unit, "conditions": conditions}
+
+
+@contextlib.contextmanager
+def endpoint() -> Iterator[dict[str, Any]]:
+    """The real endpoint if one is configured, else the offline model on a loopback server."""
+    if os.environ.get("OPENAI_API_KEY") or os.environ.get("OPENAI_BASE_URL"):
+        yield {"model": os.environ.get("AGENTOOLS_MODEL", "gpt-4o-mini")}
+        return
+    with FakeOpenAIServer(responder=offline_model) as server:
+        yield {"model": "offline", "client": server.client(), "async_client": server.async_client()}
+
+
+async def follow_up(bot: Assistant, prompt: str) -> None:
+    try:
+        await bot.arun(prompt)  # asyncio, same conversation
+    finally:
+        await bot.async_client.close()
+
+
+def main() -> None:
+    prompt = " ".join(sys.argv[1:]) or "What's the weather in Paris?"
+    with endpoint() as settings:
+        bot = Assistant(
+            tools=[get_weather],
+            system="You are terse.",
+            hooks=PrintHooks(),
+            temperature=0,
+            **settings,
+        )
+        print(f"> {prompt}")
+        bot.run(prompt)  # blocking: no event loop involved
+        print("> And in Rome? (asyncio, same conversation)")
+        asyncio.run(follow_up(bot, "And in Rome?"))
+        bot.client.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""History: conversion to the API's message dicts and a lossless JSON round trip."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pydantic
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from openai.types.chat import ChatCompletionMessageParam
+
+from agentools import History, HistoryError
+from agentools.messages import (
+    AssistantMessage,
+    DeveloperMessage,
+    SystemMessage,
+    ToolCall,
+    ToolMessage,
+    UserMessage,
+)
+
+text = st.text(max_size=30)
+names = st.none() | st.from_regex(r"[a-zA-Z0-9_-]{1,12}", fullmatch=True)
+json_arguments = st.dictionaries(
+    st.text(max_size=8), st.none() | st.integers() | st.text(max_size=8), max_size=3
+).map(json.dumps)
+tool_calls = st.builds(
+    ToolCall,
+    id=st.from_regex(r"call_[a-z0-9]{1,8}", fullmatch=True),
+    name=text,
+    arguments=json_arguments,
+)
+content_parts = st.lists(
+    st.fixed_dictionaries({"type": st.just("text"), "text": text}), min_size=1, max_size=3
+)
+messages = st.one_of(
+    st.builds(SystemMessage, content=text, name=names),
+    st.builds(DeveloperMessage, content=text, name=names),
+    st.builds(UserMessage, content=text | content_parts, name=names),
+    st.builds(
+        AssistantMessage,
+        content=st.none() | text,
+        tool_calls=st.lists(tool_calls, max_size=3).map(tuple),
+        refusal=st.none() | text,
+        name=names,
+    ),
+    st.builds(
+        ToolMessage, tool_call_id=st.from_regex(r"call_[a-z0-9]{1,8}", fullmatch=True), content=text
+    ),
+)
+histories = st.lists(messages, max_size=8).map(History)
+
+_API_MESSAGES = pydantic.TypeAdapter(list[ChatCompletionMessageParam])
+
+
+@given(histories)
+def test_json_round_trip_is_lossless(history: History) -> None:
+    assert History.from_json(history.to_json()) == history
+
+
+@given(histories)
+def test_to_openai_is_what_the_sdk_accepts_and_reads_back(history: History) -> None:
+    dicts = history.to_openai()
+    _API_MESSAGES.validate_python(dicts)  # the SDK's own request types accept every message
+    assert History.from_openai(dicts) == history
+    assert all(value is not None for message in dicts for value in message.values())
+
+
+def test_sdk_dumps_with_nulls_are_read() -> None:
+    dumped = {
+        "role": "assistant",
+        "content": None,
+        "refusal": None,
+        "audio": None,
+        "function_call": None,
+        "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+        ],
+    }
+    (message,) = History.from_openai([dumped])
+    assert message == AssistantMessage(tool_calls=(ToolCall(id="c1", name="f", arguments="{}"),))
+
+
+@pytest.mark.parametrize(
+    ("bad", "says"),
+    [
+        ({"role": "robot", "content": "x"}, "unknown role 'robot'"),
+        ({"role": "user"}, "user.content"),
+        ({"role": "user", "content": 3}, "user.content"),
+        ({"role": "tool", "content": "x"}, "tool.tool_call_id"),
+        ({"role": "assistant", "content": "x", "colour": "red"}, "colour"),
+        ({"role": "assistant", "tool_calls": [{"id": "c"}]}, "assistant.tool_calls[0]"),
+        ("not a dict", "expected a dict"),
+    ],
+)
+def test_bad_messages_are_named(bad: Any, says: str) -> None:
+    with pytest.raises(HistoryError) as caught:
+        History.from_openai([{"role": "user", "content": "fine"}, bad])
+    assert str(caught.value).startswith("message 1: ")
+    assert says in str(caught.value)
+
+
+@pytest.mark.parametrize("text", ["{", "{}", '"x"'])
+def test_from_json_needs_a_json_list(text: str) -> None:
+    with pytest.raises(HistoryError):
+        History.from_json(text)
