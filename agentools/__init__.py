@@ -12,8 +12,10 @@ from ._errors import (
     AsyncHookError,
     MaxTurnsExceeded,
     ModelProtocolError,
+    ToolErrorsExceeded,
     UsageError,
 )
+from ._schema import ArgumentsError, SchemaError
 from .assistant import Assistant
 from .calls import PartialToolCall, ToolCallRequest, ToolResult
 from .history import History
@@ -28,10 +30,20 @@ from .messages import (
     Usage,
     UserMessage,
 )
-from .tools import FunctionTool, Toolset, function_tool
+from .tools import (
+    FunctionTool,
+    MalformedArgumentsError,
+    ToolContext,
+    Toolkit,
+    Toolset,
+    ToolTimeoutError,
+    UnknownToolError,
+    function_tool,
+)
 
 __all__ = [
     "AgentoolsError",
+    "ArgumentsError",
     "Assistant",
     "AssistantMessage",
     "AsyncHookError",
@@ -41,16 +53,23 @@ __all__ = [
     "HistoryError",
     "Hooks",
     "MaxTurnsExceeded",
+    "MalformedArgumentsError",
     "Message",
     "ModelProtocolError",
     "PartialToolCall",
+    "SchemaError",
     "SystemMessage",
     "ToolCall",
     "ToolCallRequest",
+    "ToolContext",
+    "ToolErrorsExceeded",
     "ToolMessage",
     "ToolResult",
+    "ToolTimeoutError",
+    "Toolkit",
     "Toolset",
     "Usage",
+    "UnknownToolError",
     "UsageError",
     "UserMessage",
     "function_tool",

@@ -7,6 +7,7 @@ __all__ = [
     "AsyncHookError",
     "MaxTurnsExceeded",
     "ModelProtocolError",
+    "ToolErrorsExceeded",
     "UsageError",
 ]
 
@@ -28,6 +29,23 @@ class AsyncHookError(UsageError, TypeError):
 class ModelProtocolError(AgentoolsError):
     """The model or the server sent something that cannot happen in the Chat Completions protocol
     (an empty stream, a stream without a ``finish_reason``, a tool call without a name, ...)."""
+
+
+class ToolErrorsExceeded(AgentoolsError):
+    """In ``max_tool_errors`` model turns in a row, every tool call failed: the model is not
+    getting anywhere. ``errors`` are the failures of the last such turn.
+
+    The history stays valid (every call in it is answered), so the next ``run`` can go on.
+    """
+
+    def __init__(self, max_tool_errors: int, errors: tuple[BaseException, ...]) -> None:
+        summary = "; ".join(f"{type(e).__name__}: {e}" for e in errors)
+        super().__init__(
+            f"every tool call failed in {max_tool_errors} model turns in a row "
+            f"(max_tool_errors={max_tool_errors}); last: {summary}"
+        )
+        self.max_tool_errors = max_tool_errors
+        self.errors = errors
 
 
 class MaxTurnsExceeded(AgentoolsError):

@@ -31,7 +31,7 @@ import attrs
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from ._accumulate import MessageAccumulator, ModelMessage, message_from_completion
-from ._errors import MaxTurnsExceeded, UsageError
+from ._errors import MaxTurnsExceeded, ToolErrorsExceeded, UsageError
 from .calls import ToolCallRequest, ToolResult
 from .events import (
     Event,
@@ -146,10 +146,12 @@ class Settings:
     """What stays the same for every request of a run."""
 
     model: str
-    tools: Sequence[Mapping[str, Any]] = ()
+    tools: Callable[[], Sequence[Mapping[str, Any]]] = tuple
+    """The request's ``tools``, read for every model call (so tools can change during a run)."""
     system: str | None = None
     stream: bool = True
     max_turns: int = 10
+    max_tool_errors: int = 3
     params: Mapping[str, Any] = attrs.field(factory=dict)
 
 
@@ -169,6 +171,7 @@ class Machine:
         self._calls: dict[str, ToolCallRequest] = {}
         self._usage = Usage()
         self._text = ""
+        self._failed_turns = 0
 
     # -- what next ---------------------------------------------------------------------------
 
@@ -271,8 +274,9 @@ class Machine:
             "model": settings.model,
             "messages": History(messages).to_openai(),
         }
-        if settings.tools:
-            request["tools"] = list(settings.tools)
+        tools = list(settings.tools())
+        if tools:
+            request["tools"] = tools
         if settings.stream:
             request["stream"] = True
             request["stream_options"] = {
@@ -319,6 +323,16 @@ class Machine:
             ToolMessage(tool_call_id=call.id, content=self._results[call.id].content)
             for call in answer.calls
         )
+        errors = tuple(result.error for result in self._results.values())
+        if all(error is not None for error in errors):
+            self._failed_turns += 1
+            if self._failed_turns >= self.settings.max_tool_errors:
+                self.state = State.DONE
+                failures = tuple(error for error in errors if error is not None)
+                self._action = _Raise(ToolErrorsExceeded(self.settings.max_tool_errors, failures))
+                return
+        else:
+            self._failed_turns = 0
         self._call_model()
 
     def _finish(self, message: AssistantMessage, answers: list[ToolMessage]) -> None:

@@ -7,20 +7,23 @@ blocks the loop. Cancelling the run cancels the tool tasks and closes the stream
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from openai import AsyncOpenAI
 
 from ._machine import NEED_INPUT, CallModel, Finished, Machine, RunTools
 from .calls import ToolCallRequest, ToolResult
 from .events import Event
-from .tools import Invocation, Toolset
+from .tools import Invocation
 
 __all__ = ["async_events"]
 
+Prepare = Callable[[ToolCallRequest], Invocation]
+
 
 async def async_events(
-    machine: Machine, client: AsyncOpenAI, tools: Toolset
+    machine: Machine, client: AsyncOpenAI, prepare: Prepare
 ) -> AsyncIterator[Event]:
     """Drive ``machine`` to the end, yielding every event it produces."""
     while True:
@@ -36,7 +39,7 @@ async def async_events(
             else:
                 machine.receive_completion(await client.chat.completions.create(**step.request))
         elif isinstance(step, RunTools):
-            async for result in _run_tools(tools, step.calls):
+            async for result in _run_tools(prepare, step.calls):
                 machine.receive_tool_result(result)
                 while (event := machine.next_event()) is not None:
                     yield event
@@ -50,24 +53,28 @@ async def async_events(
 
 async def _call(invocation: Invocation) -> ToolResult:
     assert invocation.function is not None
+    function, args, kwargs = invocation.function, invocation.args, invocation.kwargs
+    running: Any = function(*args, **kwargs) if invocation.is_async else None
+    if running is None:
+        # A sync tool in a thread; on timeout the thread cannot be stopped and runs on.
+        running = asyncio.to_thread(function, *args, **kwargs)
     try:
-        if invocation.is_async:
-            value = await invocation.function(*invocation.args, **invocation.kwargs)
-        else:
-            value = await asyncio.to_thread(
-                invocation.function, *invocation.args, **invocation.kwargs
-            )
+        value = await asyncio.wait_for(running, invocation.timeout)
+    except TimeoutError as error:
+        if invocation.timeout is not None:
+            return invocation.timed_out()
+        return invocation.failed(error)
     except Exception as error:
         return invocation.failed(error)
     return invocation.succeeded(value)
 
 
 async def _run_tools(
-    tools: Toolset, calls: tuple[ToolCallRequest, ...]
+    prepare: Prepare, calls: tuple[ToolCallRequest, ...]
 ) -> AsyncIterator[ToolResult]:
     """Results as the calls finish; leaving early cancels the calls still running."""
     tasks = []
-    for invocation in map(tools.prepare, calls):
+    for invocation in map(prepare, calls):
         if invocation.result is not None:
             yield invocation.result
         else:

@@ -17,10 +17,11 @@ from ._errors import UsageError
 from ._machine import Machine, Settings
 from ._runner_async import async_events
 from ._runner_sync import blocking_events
+from .calls import ToolCallRequest
 from .events import Event, ResponseEnd
 from .history import History
 from .hooks.base import Hooks
-from .tools import FunctionTool, Toolset
+from .tools import FunctionTool, Invocation, Toolkit, Toolset
 
 __all__ = ["Assistant"]
 
@@ -29,10 +30,12 @@ class Assistant:
     """An assistant loop: prompt -> model -> tool calls -> results -> model ... -> answer.
 
     ``model``, ``system`` (a system prompt sent first on every request, not stored in the
-    history), ``tools`` (functions or ``function_tool`` objects), ``hooks`` (an
-    ``agentools.Hooks``),
-    ``stream`` (stream the model's answers, default ``True``), ``max_turns`` (model calls per
-    run), ``history`` (a ``History`` to continue, used as given, or a list of message dicts), and
+    history), ``tools`` (functions, ``function_tool`` objects or ``Toolkit`` instances; see
+    ``assistant.tools`` to add, remove, enable and disable them later), ``hooks`` (an
+    ``agentools.Hooks``), ``stream`` (stream the model's answers, default ``True``),
+    ``max_turns`` (model calls per run), ``max_tool_errors`` (stop with ``ToolErrorsExceeded``
+    after that many model turns in a row in which every tool call failed), ``history`` (a
+    ``History`` to continue, used as given, or a list of message dicts), and
     ``client`` / ``async_client`` (built on first use as ``OpenAI()`` / ``AsyncOpenAI()``, which
     read ``OPENAI_API_KEY`` and ``OPENAI_BASE_URL``). Any other keyword (``temperature=0``,
     ``max_tokens=...``) goes to every ``chat.completions.create`` call as it is.
@@ -45,11 +48,12 @@ class Assistant:
         self,
         *,
         model: str,
-        tools: Iterable[FunctionTool[..., Any] | Callable[..., Any]] = (),
+        tools: Iterable[FunctionTool[..., Any] | Toolkit | Callable[..., Any]] = (),
         system: str | None = None,
         hooks: Hooks | None = None,
         stream: bool = True,
         max_turns: int = 10,
+        max_tool_errors: int = 3,
         history: History | Iterable[Mapping[str, Any]] | None = None,
         client: OpenAI | None = None,
         async_client: AsyncOpenAI | None = None,
@@ -57,6 +61,8 @@ class Assistant:
     ) -> None:
         if max_turns < 1:
             raise ValueError(f"max_turns must be at least 1, not {max_turns}")
+        if max_tool_errors < 1:
+            raise ValueError(f"max_tool_errors must be at least 1, not {max_tool_errors}")
         self.model = model
         self.tools = Toolset(tools)
         self.system = system
@@ -64,6 +70,7 @@ class Assistant:
         overridden_hooks(self.hooks, blocking=False)  # a wrong type fails here, not mid-run
         self.stream = stream
         self.max_turns = max_turns
+        self.max_tool_errors = max_tool_errors
         self.params = params
         if history is None:
             history = History()
@@ -125,7 +132,7 @@ class Assistant:
         with self._one_run():
             machine = self._machine()
             machine.start(prompt)
-            for event in blocking_events(machine, self.client, self.tools):
+            for event in blocking_events(machine, self.client, self._prepare):
                 dispatch(table, event)
                 yield event
 
@@ -152,7 +159,7 @@ class Assistant:
         with self._one_run():
             machine = self._machine()
             machine.start(prompt)
-            async for event in async_events(machine, self.async_client, self.tools):
+            async for event in async_events(machine, self.async_client, self._prepare):
                 result = dispatch(table, event)
                 if result is not None and hasattr(result, "__await__"):
                     await result
@@ -160,13 +167,17 @@ class Assistant:
 
     # -- shared ------------------------------------------------------------------------------
 
+    def _prepare(self, call: ToolCallRequest) -> Invocation:
+        return self.tools.prepare(call, self)
+
     def _machine(self) -> Machine:
         settings = Settings(
             model=self.model,
-            tools=self.tools.schemas(),
+            tools=self.tools.schemas,
             system=self.system,
             stream=self.stream,
             max_turns=self.max_turns,
+            max_tool_errors=self.max_tool_errors,
             params=self.params,
         )
         return Machine(settings, self.history)

@@ -1,17 +1,23 @@
 """Tools the model can call, and how a call becomes a result without doing any I/O.
 
 ``Toolset.prepare(call)`` decides everything that does not need the function to run (is the tool
-known, do the arguments fit); ``Invocation.succeeded(value)`` / ``Invocation.failed(exc)`` turn
-what the function did into the ``ToolResult`` the model receives. The runners only call the
-function: in a thread, on an event loop, as they can.
+known and enabled, do the arguments fit); ``Invocation.succeeded(value)``, ``.failed(error)`` and
+``.timed_out()`` turn what the function did into the ``ToolResult`` the model receives. The
+runners only call the function: in a thread, on an event loop, as they can.
+
+The fault policy: whatever goes wrong with a call (the function raises, the arguments are not
+JSON or do not fit, the tool does not exist, it runs past its ``timeout``), the model receives a
+short message naming the problem (never a traceback) and the loop goes on. A tool made with
+``raise_errors=True`` lets its exception propagate to the caller of ``run``/``arun`` instead.
 """
 
 from __future__ import annotations
 
-import functools
+import copy
 import inspect
+import types
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 import attrs
 from typing_extensions import ParamSpec
@@ -19,10 +25,17 @@ from typing_extensions import ParamSpec
 from ._schema import ArgumentsError, Signature, encode_result, signature_of
 from .calls import ToolCallRequest, ToolResult
 
+if TYPE_CHECKING:
+    from .assistant import Assistant
+    from .history import History
+
 __all__ = [
     "FunctionTool",
     "Invocation",
     "MalformedArgumentsError",
+    "ToolContext",
+    "ToolTimeoutError",
+    "Toolkit",
     "Toolset",
     "UnknownToolError",
     "function_tool",
@@ -32,11 +45,50 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+@attrs.frozen(kw_only=True)
+class ToolContext:
+    """What a tool receives when it annotates a parameter with ``ToolContext``.
+
+    ``call`` is the call being answered (``call.id`` is its tool-call id), ``assistant`` the
+    assistant running it and ``history`` that assistant's history as committed so far (without the
+    assistant message that holds this call: it is committed with the answers to all its calls).
+    The parameter is never part of the schema the model sees.
+    """
+
+    call: ToolCallRequest
+    assistant: Assistant
+    history: History
+
+    @property
+    def call_id(self) -> str:
+        return self.call.id
+
+
+class _Unbound:
+    """Stands in for ``self`` while a method's schema is read at decoration time."""
+
+
+_UNBOUND = _Unbound()
+
+
+def _is_method(function: Callable[..., Any]) -> bool:
+    if not inspect.isfunction(function):
+        return False
+    parameters = list(inspect.signature(function).parameters)
+    return bool(parameters) and parameters[0] == "self"
+
+
 class FunctionTool(Generic[P, R]):
     """A Python function the model can call.
 
     The schema the model sees comes from the function's signature and docstring. Calling the tool
-    object calls the function, so decorating it does not change how your own code uses it.
+    object calls the function, so decorating it does not change how your own code uses it. On a
+    method (first parameter ``self``), the tool is bound to the instance it is read from, as a
+    method is: see ``Toolkit``.
+
+    ``timeout`` (seconds) turns a call that runs longer into a message for the model. An ``async
+    def`` tool is cancelled then; a sync tool runs in a thread, which Python cannot stop: it is
+    abandoned and runs on in the background until it returns, its result dropped.
     """
 
     def __init__(
@@ -46,13 +98,25 @@ class FunctionTool(Generic[P, R]):
         name: str | None = None,
         description: str | None = None,
         strict: bool = False,
+        timeout: float | None = None,
+        raise_errors: bool = False,
     ) -> None:
-        self.function = function
+        if timeout is not None and not timeout > 0:
+            raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
+        self.function: Callable[..., Any] = function
+        self.is_method = _is_method(function)
+        described = types.MethodType(function, _UNBOUND) if self.is_method else function
         self.signature: Signature = signature_of(
-            function, name=name, description=description, strict=strict
+            described,
+            name=name,
+            description=description,
+            strict=strict,
+            context_types=(ToolContext,),
         )
         self.is_async = inspect.iscoroutinefunction(function)
-        functools.update_wrapper(self, function)
+        self.timeout = timeout
+        self.raise_errors = raise_errors
+        self._attribute: str | None = None
 
     @property
     def name(self) -> str:
@@ -67,7 +131,25 @@ class FunctionTool(Generic[P, R]):
         return self.signature.to_openai()
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
-        return self.function(*args, **kwargs)
+        result: R = self.function(*args, **kwargs)
+        return result
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._attribute = name
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> FunctionTool[P, R]: ...
+    @overload
+    def __get__(self, instance: object, owner: type) -> FunctionTool[..., R]: ...
+    def __get__(self, instance: object | None, owner: type) -> FunctionTool[..., R]:
+        if instance is None or not self.is_method:
+            return self
+        bound = copy.copy(self)
+        bound.function = types.MethodType(self.function, instance)
+        bound.is_method = False
+        if self._attribute is not None and hasattr(instance, "__dict__"):
+            instance.__dict__[self._attribute] = bound  # one bound tool per instance, like a cache
+        return bound
 
     def __repr__(self) -> str:
         return f"<FunctionTool {self.name!r}>"
@@ -77,7 +159,12 @@ class FunctionTool(Generic[P, R]):
 def function_tool(function: Callable[P, R], /) -> FunctionTool[P, R]: ...
 @overload
 def function_tool(
-    *, name: str | None = None, description: str | None = None, strict: bool = False
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    strict: bool = False,
+    timeout: float | None = None,
+    raise_errors: bool = False,
 ) -> Callable[[Callable[P, R]], FunctionTool[P, R]]: ...
 def function_tool(
     function: Callable[P, R] | None = None,
@@ -86,17 +173,56 @@ def function_tool(
     name: str | None = None,
     description: str | None = None,
     strict: bool = False,
+    timeout: float | None = None,
+    raise_errors: bool = False,
 ) -> FunctionTool[P, R] | Callable[[Callable[P, R]], FunctionTool[P, R]]:
-    """Make a function (sync or ``async def``) a tool: ``@function_tool`` or
-    ``@function_tool(name=..., description=..., strict=...)``.
+    """Make a function (sync or ``async def``, or a method of a ``Toolkit``) a tool:
+    ``@function_tool`` or ``@function_tool(name=..., description=..., strict=..., timeout=...,
+    raise_errors=...)``.
 
     A type the JSON schema cannot describe raises ``SchemaError`` here, naming the parameter.
     """
 
     def decorate(function: Callable[P, R]) -> FunctionTool[P, R]:
-        return FunctionTool(function, name=name, description=description, strict=strict)
+        return FunctionTool(
+            function,
+            name=name,
+            description=description,
+            strict=strict,
+            timeout=timeout,
+            raise_errors=raise_errors,
+        )
 
     return decorate if function is None else decorate(function)
+
+
+class Toolkit:
+    """A group of tools sharing state: its methods decorated with ``@function_tool`` become tools
+    bound to the instance (``self`` is never in the schema).
+
+    ::
+
+        class Files(Toolkit):
+            def __init__(self, root: Path) -> None:
+                self.root = root
+
+            @function_tool
+            def read(self, path: str) -> str:
+                \"\"\"Read a file under the root.\"\"\"
+                return (self.root / path).read_text()
+
+        assistant = Assistant(model=..., tools=[Files(Path("."))])
+    """
+
+    def tools(self) -> list[FunctionTool[..., Any]]:
+        """This instance's tools, in the order the class defines them."""
+        names: dict[str, None] = {}
+        for cls in reversed(type(self).__mro__):
+            names.update(
+                dict.fromkeys(k for k, v in vars(cls).items() if isinstance(v, FunctionTool))
+            )
+        tools = [getattr(self, name) for name in names]
+        return [tool for tool in tools if isinstance(tool, FunctionTool)]
 
 
 def describe_error(error: BaseException) -> str:
@@ -105,6 +231,18 @@ def describe_error(error: BaseException) -> str:
     return (
         f"Error: {type(error).__name__}: {message}" if message else f"Error: {type(error).__name__}"
     )
+
+
+class UnknownToolError(LookupError):
+    """The model called a tool that the assistant does not have (or has disabled)."""
+
+
+class MalformedArgumentsError(ValueError):
+    """The model's arguments are not a JSON object (the tool is not called)."""
+
+
+class ToolTimeoutError(TimeoutError):
+    """A tool ran past its ``timeout``."""
 
 
 @attrs.frozen(kw_only=True)
@@ -116,6 +254,8 @@ class Invocation:
     args: tuple[Any, ...] = ()
     kwargs: Mapping[str, Any] = attrs.field(factory=dict)
     is_async: bool = False
+    timeout: float | None = None
+    raise_errors: bool = False
     result: ToolResult | None = None
 
     def succeeded(self, value: Any) -> ToolResult:
@@ -125,41 +265,81 @@ class Invocation:
             return self.failed(error)
         return ToolResult(call_id=self.call.id, content=content, value=value)
 
-    def failed(self, error: BaseException) -> ToolResult:
+    def failed(self, error: Exception) -> ToolResult:
+        """The result telling the model about ``error``; re-raises it for ``raise_errors`` tools."""
+        if self.raise_errors:
+            raise error
+        return ToolResult(call_id=self.call.id, content=describe_error(error), error=error)
+
+    def timed_out(self) -> ToolResult:
+        error = ToolTimeoutError(f"{self.call.name} did not finish within {self.timeout:g} s")
         return ToolResult(call_id=self.call.id, content=describe_error(error), error=error)
 
 
-class UnknownToolError(LookupError):
-    """The model called a tool that the assistant does not have."""
-
-
-class MalformedArgumentsError(ValueError):
-    """The model's arguments are not a JSON object (the tool is not called)."""
+def _answered(call: ToolCallRequest, error: Exception) -> Invocation:
+    return Invocation(call=call, result=Invocation(call=call).failed(error))
 
 
 class Toolset:
-    """An assistant's tools by name; it prepares the model's calls to them."""
+    """An assistant's tools by name: add, remove, enable and disable them at any time (a change
+    applies from the next model call); it prepares the model's calls to them."""
 
-    def __init__(self, tools: Iterable[FunctionTool[..., Any] | Callable[..., Any]] = ()) -> None:
+    def __init__(
+        self, tools: Iterable[FunctionTool[..., Any] | Toolkit | Callable[..., Any]] = ()
+    ) -> None:
         self._tools: dict[str, FunctionTool[..., Any]] = {}
+        self._disabled: set[str] = set()
         for tool in tools:
             self.add(tool)
 
-    def add(self, tool: FunctionTool[..., Any] | Callable[..., Any]) -> FunctionTool[..., Any]:
-        """Add a tool (a plain function is wrapped with ``function_tool``); a name already taken is
-        an error naming both."""
+    def add(self, tool: FunctionTool[..., Any] | Toolkit | Callable[..., Any]) -> None:
+        """Add a tool, every tool of a ``Toolkit``, or a plain function (wrapped with
+        ``function_tool``). A name already taken is an error naming both tools."""
+        if isinstance(tool, Toolkit):
+            for each in tool.tools():
+                self.add(each)
+            return
         if not isinstance(tool, FunctionTool):
             tool = FunctionTool(tool)
+        if tool.is_method:
+            raise TypeError(
+                f"tool {tool.name!r} is a method; add it from an instance (e.g. a Toolkit)"
+            )
         existing = self._tools.get(tool.name)
-        if existing is not None and existing is not tool:
+        if existing is not None and existing.function != tool.function:
             raise ValueError(
                 f"two tools are named {tool.name!r}: {existing.function!r} and {tool.function!r}"
             )
         self._tools[tool.name] = tool
-        return tool
+
+    def remove(self, tool: str | FunctionTool[..., Any] | Toolkit) -> None:
+        """Remove a tool (by name or object) or every tool of a toolkit; ``KeyError`` if absent."""
+        if isinstance(tool, Toolkit):
+            for each in tool.tools():
+                self.remove(each)
+            return
+        name = tool if isinstance(tool, str) else tool.name
+        del self._tools[self[name].name]
+        self._disabled.discard(name)
+
+    def enable(self, name: str) -> None:
+        self._disabled.discard(self[name].name)
+
+    def disable(self, name: str) -> None:
+        """Hide a tool from the model (its schema is not sent, a call to it is refused)."""
+        self._disabled.add(self[name].name)
+
+    def is_enabled(self, name: str) -> bool:
+        return name in self._tools and name not in self._disabled
+
+    def __getitem__(self, name: str) -> FunctionTool[..., Any]:
+        try:
+            return self._tools[name]
+        except KeyError:
+            raise KeyError(f"no tool named {name!r}") from None
 
     def __iter__(self) -> Iterator[FunctionTool[..., Any]]:
-        return iter(self._tools.values())
+        return iter(list(self._tools.values()))
 
     def __len__(self) -> int:
         return len(self._tools)
@@ -168,24 +348,33 @@ class Toolset:
         return name in self._tools
 
     def schemas(self) -> list[dict[str, Any]]:
-        return [tool.to_openai() for tool in self._tools.values()]
+        """The enabled tools, as the request's ``tools`` list."""
+        return [tool.to_openai() for tool in self if tool.name not in self._disabled]
 
-    def prepare(self, call: ToolCallRequest) -> Invocation:
+    def prepare(self, call: ToolCallRequest, assistant: Assistant | None = None) -> Invocation:
+        """Check ``call`` against the tools; the invocation is either ready to run or answered."""
         tool = self._tools.get(call.name)
-        error: Exception
-        if tool is None:
-            available = ", ".join(sorted(self._tools)) or "none"
-            error = UnknownToolError(
-                f"there is no tool {call.name!r}; available tools: {available}"
+        if tool is None or call.name in self._disabled:
+            available = ", ".join(sorted(set(self._tools) - self._disabled)) or "none"
+            return _answered(
+                call,
+                UnknownToolError(f"there is no tool {call.name!r}; available tools: {available}"),
             )
-            return Invocation(call=call, result=Invocation(call=call).failed(error))
         if call.arguments_error is not None:
-            error = MalformedArgumentsError(call.arguments_error)
-            return Invocation(call=call, result=Invocation(call=call).failed(error))
+            return _answered(call, MalformedArgumentsError(call.arguments_error))
+        context = None
+        if tool.signature.context_parameters and assistant is not None:
+            context = ToolContext(call=call, assistant=assistant, history=assistant.history)
         try:
-            args, kwargs = tool.signature.structure(call.parsed)
+            args, kwargs = tool.signature.structure(call.parsed, context=context)
         except ArgumentsError as error:
-            return Invocation(call=call, result=Invocation(call=call).failed(error))
+            return _answered(call, error)
         return Invocation(
-            call=call, function=tool.function, args=args, kwargs=kwargs, is_async=tool.is_async
+            call=call,
+            function=tool.function,
+            args=args,
+            kwargs=kwargs,
+            is_async=tool.is_async,
+            timeout=tool.timeout,
+            raise_errors=tool.raise_errors,
         )
