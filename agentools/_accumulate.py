@@ -62,6 +62,7 @@ class _CallBuffer:
             name=self.name,
             arguments=self.arguments,
             parsed=None if value is MISSING else value,
+            parser=self.parser,
         )
 
     def finish(self) -> ToolCallRequest:

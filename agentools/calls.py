@@ -11,6 +11,8 @@ from typing import Any
 
 import attrs
 
+from .partial_json import PartialJSONParser
+
 __all__ = ["PartialToolCall", "ToolCallRequest", "ToolResult"]
 
 
@@ -19,7 +21,9 @@ class PartialToolCall:
     """A tool call while its name and arguments stream in.
 
     ``arguments`` is the raw JSON text received so far and ``parsed`` the value it describes so far
-    (``None`` until anything of it is known).
+    (``None`` until anything of it is known), for every tool, strict or not: an unfinished string
+    shows as far as it has come, an unfinished number, literal or key not yet (see
+    ``agentools.partial_json``). ``is_complete(*path)`` tells which members are finished.
     """
 
     index: int
@@ -27,6 +31,12 @@ class PartialToolCall:
     name: str
     arguments: str
     parsed: Any = None
+    _parser: PartialJSONParser | None = attrs.field(default=None, eq=False, repr=False)
+
+    def is_complete(self, *path: str | int) -> bool:
+        """Is the member or item at ``path`` finished (``()``: all the arguments)? Answers for the
+        arguments as received when asked, which may be more than ``arguments`` shows."""
+        return self._parser is not None and self._parser.is_complete(*path)
 
 
 @attrs.frozen(kw_only=True)

@@ -405,3 +405,52 @@ def test_response_events_generator(server: FakeOpenAIServer, bot: Bot, stream: b
     assert seen[:2] == [("call", "get_weather"), ("result", "Rome")]
     assert seen[-2:] == [("TextDone", "Warm."), ("ResponseEnd", "Warm.")]
     assert (("delta", "Warm.") in seen) is stream
+
+
+def test_partial_arguments_grow_and_say_what_is_finished(
+    server: FakeOpenAIServer, bot: Bot, runner: Runner, stream: bool
+) -> None:
+    import copy
+
+    seen: list[tuple[Any, bool, bool]] = []
+
+    class Watch(RecordingHooks):
+        def on_partial_tool_call(self, call: Any) -> None:
+            seen.append((copy.deepcopy(call.parsed), call.is_complete("path"), call.is_complete()))
+
+    @function_tool
+    def write_file(path: str, content: str) -> str:
+        """Writes a file."""
+        return f"wrote {len(content)} characters to {path}"
+
+    arguments = {"path": "notes/todo.md", "content": "- milk\n- \u00e9clairs \U0001f370\n"}
+    server.add(
+        Turn(
+            tool_calls=[ToolCallSpec(name="write_file", arguments=arguments)],
+            chunking=Chunking(arguments=3),
+        ),
+        Turn(text="Written."),
+    )
+    hooks = Watch()
+    assistant = bot(tools=[write_file], hooks=hooks, stream=stream)
+    runner.run(assistant, "Write my list")
+
+    ((call,),) = hooks.args_of("on_tool_call")
+    assert call.parsed == arguments
+    if not stream:
+        assert seen == []
+        return
+    snapshots = [parsed for parsed, _, _ in seen if parsed is not None]
+    assert snapshots[0] == {}  # the object opened, nothing in it yet
+    assert any(s.get("path") == "notes/to" for s in snapshots)  # a string as far as it came
+    contents = [s["content"] for s in snapshots if "content" in s]
+    assert all(arguments["content"].startswith(c) for c in contents)
+    assert len(set(contents)) > 5
+    # "path" is reported finished exactly once its closing quote arrived.
+    for parsed, path_done, _ in seen:
+        if parsed and "content" in parsed:
+            assert path_done
+        if path_done:
+            assert parsed["path"] == "notes/todo.md"
+    assert seen[-1][2] is True
+    assert not any(all_done for _, _, all_done in seen[:-1])
