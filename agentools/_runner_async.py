@@ -1,7 +1,8 @@
 """The asyncio runner: the machine driven with ``openai.AsyncOpenAI``.
 
-Parallel tool calls run as tasks; a sync tool runs in a thread (``asyncio.to_thread``) so it never
-blocks the loop. Cancelling the run cancels the tool tasks and closes the stream.
+Parallel tool calls, previews and streaming tools run as tasks; a sync one runs in a thread
+(``asyncio.to_thread``) so it never blocks the loop. Cancelling the run closes the stream and
+cancels the tasks.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from openai import AsyncOpenAI
 
+from ._feeds import ArgumentFeeds, Consumer
 from ._machine import NEED_INPUT, CallModel, Finished, Machine, RunTools
 from .calls import ToolCallRequest, ToolResult
 from .events import Event
@@ -23,41 +25,67 @@ Prepare = Callable[[ToolCallRequest], Invocation]
 
 
 async def async_events(
-    machine: Machine, client: AsyncOpenAI, prepare: Prepare
+    machine: Machine, client: AsyncOpenAI, prepare: Prepare, feeds: ArgumentFeeds
 ) -> AsyncIterator[Event]:
     """Drive ``machine`` to the end, yielding every event it produces."""
-    while True:
-        step = machine.next_step()
-        if isinstance(step, CallModel):
-            if step.stream:
-                async with await client.chat.completions.create(**step.request) as stream:
-                    async for chunk in stream:
-                        machine.receive_chunk(chunk)
-                        while (event := machine.next_event()) is not None:
-                            yield event
-                machine.receive_stream_end()
-            else:
-                machine.receive_completion(await client.chat.completions.create(**step.request))
-        elif isinstance(step, RunTools):
-            async for result in _run_tools(prepare, step.calls):
-                machine.receive_tool_result(result)
-                while (event := machine.next_event()) is not None:
+    finished = False
+    try:
+        while True:
+            step = machine.next_step()
+            if isinstance(step, CallModel):
+                feeds.start_message()
+                if step.stream:
+                    async with await client.chat.completions.create(**step.request) as stream:
+                        async for chunk in stream:
+                            machine.receive_chunk(chunk)
+                            for event in _drain(machine, feeds):
+                                yield event
+                    machine.receive_stream_end()
+                else:
+                    machine.receive_completion(await client.chat.completions.create(**step.request))
+            elif isinstance(step, RunTools):
+                async for result in _run_tools(prepare, step.calls, feeds):
+                    machine.receive_tool_result(result)
+                    for event in _drain(machine, feeds):
+                        yield event
+                for event in feeds.error_events():
                     yield event
-        elif isinstance(step, Finished):
-            return
-        elif step is NEED_INPUT:
-            raise AssertionError("the machine waits for input the runner has given")
-        else:
-            yield step
+            elif isinstance(step, Finished):
+                finished = True
+                return
+            elif step is NEED_INPUT:
+                raise AssertionError("the machine waits for input the runner has given")
+            else:
+                _start(feeds.observe(step))
+                yield step
+    finally:
+        # Consumers are told the arguments will not come. After a failure the async ones are
+        # also cancelled; the sync ones (threads, which cannot be) are waited for.
+        feeds.close_all("cancelled")
+        handles = [c.handle for c in feeds.consumers if c.handle is not None and not c.abandoned]
+        if not finished:
+            for consumer in feeds.consumers:
+                if consumer.is_async and consumer.handle is not None:
+                    consumer.handle.cancel()
+        await asyncio.gather(*handles, return_exceptions=True)
 
 
-async def _call(invocation: Invocation) -> ToolResult:
-    assert invocation.function is not None
-    function, args, kwargs = invocation.function, invocation.args, invocation.kwargs
-    running: Any = function(*args, **kwargs) if invocation.is_async else None
-    if running is None:
-        # A sync tool in a thread; on timeout the thread cannot be stopped and runs on.
-        running = asyncio.to_thread(function, *args, **kwargs)
+def _drain(machine: Machine, feeds: ArgumentFeeds) -> list[Event]:
+    events = []
+    while (event := machine.next_event()) is not None:
+        _start(feeds.observe(event))
+        events.append(event)
+    return events + list(feeds.error_events())
+
+
+def _start(consumers: list[Consumer]) -> None:
+    for consumer in consumers:
+        work = consumer.arun() if consumer.is_async else asyncio.to_thread(consumer.run)
+        consumer.handle = asyncio.ensure_future(work)
+
+
+async def _bounded(invocation: Invocation, running: Any) -> ToolResult:
+    """Await a call's work within its timeout, as a ``ToolResult``."""
     try:
         value = await asyncio.wait_for(running, invocation.timeout)
     except TimeoutError as error:
@@ -69,14 +97,50 @@ async def _call(invocation: Invocation) -> ToolResult:
     return invocation.succeeded(value)
 
 
+async def _streamed(invocation: Invocation, consumer: Consumer) -> ToolResult:
+    """A streaming tool's result, once the consumer already running it returns. Its task is
+    shielded here: whether to cancel it is decided where the run ends."""
+    try:
+        value = await asyncio.wait_for(asyncio.shield(consumer.handle), invocation.timeout)
+    except TimeoutError as error:
+        if invocation.timeout is None:
+            return invocation.failed(error)
+        consumer.stream.close("cancelled", ": the tool timed out")
+        if consumer.is_async:
+            consumer.handle.cancel()
+        else:
+            consumer.abandoned = True  # a thread cannot be stopped
+        return invocation.timed_out()
+    except Exception as error:
+        return invocation.failed(error)
+    return invocation.succeeded(value)
+
+
+async def _call(invocation: Invocation) -> ToolResult:
+    assert invocation.function is not None
+    function, args, kwargs = invocation.function, invocation.args, invocation.kwargs
+    if invocation.is_async:
+        return await _bounded(invocation, function(*args, **kwargs))
+    # A sync tool in a thread; on timeout the thread cannot be stopped and runs on.
+    return await _bounded(invocation, asyncio.to_thread(function, *args, **kwargs))
+
+
 async def _run_tools(
-    prepare: Prepare, calls: tuple[ToolCallRequest, ...]
+    prepare: Prepare, calls: tuple[ToolCallRequest, ...], feeds: ArgumentFeeds
 ) -> AsyncIterator[ToolResult]:
     """Results as the calls finish; leaving early cancels the calls still running."""
+    invocations = [prepare(call) for call in calls]
+    _start(feeds.complete(invocations))
+    # Previews have the final arguments now; the tools run once they have shown them.
+    previews = [c.handle for c in feeds.message_consumers() if not c.is_tool]
+    await asyncio.gather(*previews, return_exceptions=True)
     tasks = []
-    for invocation in map(prepare, calls):
+    for invocation in invocations:
+        consumer = feeds.tool_consumer(invocation.call)
         if invocation.result is not None:
             yield invocation.result
+        elif consumer is not None:
+            tasks.append(asyncio.ensure_future(_streamed(invocation, consumer)))
         else:
             tasks.append(asyncio.ensure_future(_call(invocation)))
     try:

@@ -1,8 +1,9 @@
 """The blocking runner: the machine driven with ``openai.OpenAI``, and no event loop anywhere.
 
 It works wherever a plain function call works: a script, a Django sync view, a worker thread, a
-Jupyter cell whose thread already runs a loop. Parallel tool calls run in threads; an ``async
-def`` tool runs on a private event loop in its worker thread, never on the caller's.
+Jupyter cell whose thread already runs a loop. Parallel tool calls, previews and streaming tools
+run in threads; an ``async def`` one runs on a private event loop in its own thread, never on the
+caller's.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from openai import OpenAI
 
+from ._feeds import ArgumentFeeds, Consumer
 from ._machine import NEED_INPUT, CallModel, Finished, Machine, RunTools
 from .calls import ToolCallRequest, ToolResult
 from .events import Event
@@ -23,34 +26,77 @@ from .tools import Invocation
 
 __all__ = ["blocking_events"]
 
+T = TypeVar("T")
 Prepare = Callable[[ToolCallRequest], Invocation]
 
 
-def blocking_events(machine: Machine, client: OpenAI, prepare: Prepare) -> Iterator[Event]:
+def blocking_events(
+    machine: Machine, client: OpenAI, prepare: Prepare, feeds: ArgumentFeeds
+) -> Iterator[Event]:
     """Drive ``machine`` to the end, yielding every event it produces."""
-    while True:
-        step = machine.next_step()
-        if isinstance(step, CallModel):
-            if step.stream:
-                with client.chat.completions.create(**step.request) as stream:
-                    for chunk in stream:
-                        machine.receive_chunk(chunk)
-                        while (event := machine.next_event()) is not None:
-                            yield event
-                machine.receive_stream_end()
+    try:
+        while True:
+            step = machine.next_step()
+            if isinstance(step, CallModel):
+                feeds.start_message()
+                if step.stream:
+                    with client.chat.completions.create(**step.request) as stream:
+                        for chunk in stream:
+                            machine.receive_chunk(chunk)
+                            yield from _drain(machine, feeds)
+                    machine.receive_stream_end()
+                else:
+                    machine.receive_completion(client.chat.completions.create(**step.request))
+            elif isinstance(step, RunTools):
+                for result in _run_tools(prepare, step.calls, feeds):
+                    machine.receive_tool_result(result)
+                    yield from _drain(machine, feeds)
+                yield from feeds.error_events()
+            elif isinstance(step, Finished):
+                return
+            elif step is NEED_INPUT:
+                raise AssertionError("the machine waits for input the runner has given")
             else:
-                machine.receive_completion(client.chat.completions.create(**step.request))
-        elif isinstance(step, RunTools):
-            for result in _run_tools(prepare, step.calls):
-                machine.receive_tool_result(result)
-                while (event := machine.next_event()) is not None:
-                    yield event
-        elif isinstance(step, Finished):
-            return
-        elif step is NEED_INPUT:
-            raise AssertionError("the machine waits for input the runner has given")
-        else:
-            yield step
+                _start(feeds.observe(step))
+                yield step
+    finally:
+        # Consumers are told the arguments will not come, then waited for: none is left behind
+        # (a streaming tool abandoned at its timeout excepted: a thread cannot be stopped).
+        feeds.close_all("cancelled")
+        wait([c.handle for c in feeds.consumers if c.handle is not None and not c.abandoned])
+
+
+def _drain(machine: Machine, feeds: ArgumentFeeds) -> Iterator[Event]:
+    while (event := machine.next_event()) is not None:
+        _start(feeds.observe(event))
+        yield event
+    yield from feeds.error_events()
+
+
+def _in_thread(work: Callable[[], T], name: str) -> Future[T]:
+    """Run ``work`` in a daemon thread: one that times out is abandoned without blocking the run
+    or the interpreter's exit."""
+    future: Future[T] = Future()
+
+    def target() -> None:
+        if future.set_running_or_notify_cancel():
+            try:
+                future.set_result(work())
+            except BaseException as error:
+                future.set_exception(error)
+
+    threading.Thread(target=target, name=f"agentools-{name}", daemon=True).start()
+    return future
+
+
+def _run_on_own_loop(consumer: Consumer) -> Any:
+    return asyncio.run(consumer.arun())
+
+
+def _start(consumers: list[Consumer]) -> None:
+    for consumer in consumers:
+        work = partial(_run_on_own_loop, consumer) if consumer.is_async else consumer.run
+        consumer.handle = _in_thread(work, "tool" if consumer.is_tool else "preview")
 
 
 async def _bounded(invocation: Invocation) -> Any:
@@ -75,40 +121,56 @@ def _call(invocation: Invocation) -> ToolResult:
     return invocation.succeeded(value)
 
 
-def _in_thread(invocation: Invocation) -> Future[ToolResult]:
-    """Run the call in a daemon thread: one that times out is abandoned without blocking the run
-    or the interpreter's exit."""
-    future: Future[ToolResult] = Future()
+def _outcome(consumer: Consumer, invocation: Invocation) -> Future[ToolResult]:
+    """A streaming tool's result, once the consumer already running it returns."""
+    result: Future[ToolResult] = Future()
 
-    def target() -> None:
-        if future.set_running_or_notify_cancel():
+    def done(handle: Future[Any]) -> None:
+        try:
             try:
-                future.set_result(_call(invocation))
-            except BaseException as error:
-                future.set_exception(error)
+                value = handle.result()
+            except Exception as error:
+                outcome = invocation.failed(error)  # raises again for raise_errors tools
+            else:
+                outcome = invocation.succeeded(value)
+            result.set_result(outcome)
+        except BaseException as raised:
+            result.set_exception(raised)
 
-    name = f"agentools-tool-{invocation.call.name}"
-    threading.Thread(target=target, name=name, daemon=True).start()
-    return future
+    consumer.handle.add_done_callback(done)
+    return result
 
 
-def _run_tools(prepare: Prepare, calls: tuple[ToolCallRequest, ...]) -> Iterator[ToolResult]:
+def _run_tools(
+    prepare: Prepare, calls: tuple[ToolCallRequest, ...], feeds: ArgumentFeeds
+) -> Iterator[ToolResult]:
     """Results as the calls finish. A lone sync call without a timeout runs in this thread."""
-    runnable = []
-    for invocation in map(prepare, calls):
+    invocations = [prepare(call) for call in calls]
+    _start(feeds.complete(invocations))
+    # Previews have the final arguments now; the tools run once they have shown them.
+    wait([c.handle for c in feeds.message_consumers() if not c.is_tool])
+    runnable, streaming = [], {}
+    for invocation in invocations:
+        consumer = feeds.tool_consumer(invocation.call)
         if invocation.result is not None:
             yield invocation.result
+        elif consumer is not None:
+            streaming[_outcome(consumer, invocation)] = (invocation, consumer)
         else:
             runnable.append(invocation)
-    if len(runnable) == 1 and not runnable[0].is_async and runnable[0].timeout is None:
-        yield _call(runnable[0])
-        return
+    if not streaming and len(runnable) == 1:
+        (only,) = runnable
+        if not only.is_async and only.timeout is None:
+            yield _call(only)
+            runnable = []
     start = time.monotonic()
-    pending = {_in_thread(invocation): invocation for invocation in runnable}
+    pending = {_in_thread(partial(_call, i), f"tool-{i.call.name}"): i for i in runnable}
+    consumers = {future: consumer for future, (_, consumer) in streaming.items()}
+    pending.update({future: invocation for future, (invocation, _) in streaming.items()})
     deadlines = {
         future: start + invocation.timeout
         for future, invocation in pending.items()
-        if invocation.timeout is not None and not invocation.is_async  # async ones time out inside
+        if invocation.timeout is not None and (future in consumers or not invocation.is_async)
     }
     try:
         while pending:
@@ -120,6 +182,9 @@ def _run_tools(prepare: Prepare, calls: tuple[ToolCallRequest, ...]) -> Iterator
                 yield future.result()
             now = time.monotonic()
             for future in [f for f in pending if deadlines.get(f, now + 1) <= now]:
+                if future in consumers:
+                    consumers[future].abandoned = True
+                    consumers[future].stream.close("cancelled", ": the tool timed out")
                 yield pending.pop(future).timed_out()
     finally:
         # Left early (a hook or a raise_errors tool raised): the calls still running are waited

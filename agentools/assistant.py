@@ -14,6 +14,7 @@ from openai import AsyncOpenAI, OpenAI
 
 from ._dispatch import dispatch, overridden_hooks
 from ._errors import UsageError
+from ._feeds import ArgumentFeeds
 from ._machine import Machine, Settings
 from ._runner_async import async_events
 from ._runner_sync import blocking_events
@@ -132,7 +133,8 @@ class Assistant:
         with self._one_run():
             machine = self._machine()
             machine.start(prompt)
-            for event in blocking_events(machine, self.client, self._prepare):
+            feeds = ArgumentFeeds(self.tools.get)
+            for event in blocking_events(machine, self.client, self._prepare, feeds):
                 dispatch(table, event)
                 yield event
 
@@ -159,7 +161,8 @@ class Assistant:
         with self._one_run():
             machine = self._machine()
             machine.start(prompt)
-            async for event in async_events(machine, self.async_client, self._prepare):
+            feeds = ArgumentFeeds(self.tools.get)
+            async for event in async_events(machine, self.async_client, self._prepare, feeds):
                 result = dispatch(table, event)
                 if result is not None and hasattr(result, "__await__"):
                     await result

@@ -26,6 +26,7 @@ from .messages import AssistantMessage, Usage
 __all__ = [
     "Event",
     "MaxTokens",
+    "PreviewError",
     "RefusalDone",
     "ResponseEnd",
     "ResponseStart",
@@ -117,6 +118,18 @@ class ToolResultDone:
 
 
 @attrs.frozen(kw_only=True)
+class PreviewError:
+    """A tool's preview raised; the stream and the tool call go on."""
+
+    hook: ClassVar[str] = "on_preview_error"
+    call: PartialToolCall | ToolCallRequest
+    error: Exception
+
+    def hook_args(self) -> tuple[Any, ...]:
+        return (self.call, self.error)
+
+
+@attrs.frozen(kw_only=True)
 class MaxTokens:
     """The model stopped at its token limit (``finish_reason == "length"``); ``message`` is what it
     wrote until then. Tool calls in it are never run."""
@@ -157,6 +170,7 @@ Event = (
     | ToolCallDelta
     | ToolCallDone
     | ToolResultDone
+    | PreviewError
     | MaxTokens
     | UsageUpdate
     | ResponseEnd

@@ -14,16 +14,18 @@ short message naming the problem (never a traceback) and the loop goes on. A too
 from __future__ import annotations
 
 import copy
+import dataclasses
 import inspect
 import types
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, get_args, get_origin, overload
 
 import attrs
-from typing_extensions import ParamSpec
+from typing_extensions import ParamSpec, get_type_hints, is_typeddict
 
-from ._schema import ArgumentsError, Signature, encode_result, signature_of
+from ._schema import ArgumentsError, SchemaError, Signature, encode_result, signature_of
 from .calls import ToolCallRequest, ToolResult
+from .streaming import ArgumentStream
 
 if TYPE_CHECKING:
     from .assistant import Assistant
@@ -78,6 +80,84 @@ def _is_method(function: Callable[..., Any]) -> bool:
     return bool(parameters) and parameters[0] == "self"
 
 
+def _origin(hint: Any) -> Any:
+    return get_origin(hint)
+
+
+def _streamed_type(function: Callable[..., Any]) -> type | None:
+    """``T`` when the function's one parameter is an ``ArgumentStream[T]`` (a streaming tool)."""
+    try:
+        hints = get_type_hints(function)
+    except Exception:
+        return None  # signature_of reports unresolvable annotations with the parameter's name
+    streams = [hint for hint in hints.values() if _origin(hint) is ArgumentStream]
+    if not streams:
+        return None
+    parameters = list(inspect.signature(function).parameters)
+    if len(streams) > 1 or len(parameters) != 1:
+        raise SchemaError(
+            f"{function.__name__}(): a streaming tool takes exactly one parameter, "
+            "an ArgumentStream[Args]"
+        )
+    (argument_type,) = get_args(streams[0]) or (None,)
+    if not (attrs.has(argument_type) or dataclasses.is_dataclass(argument_type)) and not (
+        is_typeddict(argument_type)
+    ):
+        raise SchemaError(
+            f"{function.__name__}(): ArgumentStream[...] needs an attrs class, a dataclass or a "
+            f"TypedDict describing the arguments, not {argument_type!r}"
+        )
+    assert isinstance(argument_type, type)
+    return argument_type
+
+
+def _fields_as_function(argument_type: type, function: Callable[..., Any]) -> Callable[..., Any]:
+    """A stand-in function whose parameters are ``argument_type``'s fields and whose name and
+    docstring are ``function``'s, so a streaming tool is described like any other."""
+    hints = get_type_hints(argument_type, include_extras=True)
+    empty = inspect.Parameter.empty
+    defaults: dict[str, Any]
+    if attrs.has(argument_type):
+        defaults = {
+            f.name: empty if f.default is attrs.NOTHING else f.default
+            for f in attrs.fields(argument_type)
+            if f.init
+        }
+    elif dataclasses.is_dataclass(argument_type):
+        defaults = {
+            f.name: empty if f.default is dataclasses.MISSING else f.default
+            for f in dataclasses.fields(argument_type)
+            if f.init
+        }
+    else:  # a TypedDict: keys it does not require may be left out
+        required = getattr(argument_type, "__required_keys__", frozenset(hints))
+        defaults = {name: empty if name in required else _ABSENT for name in hints}
+
+    def stand_in(**kwargs: Any) -> None:
+        raise AssertionError("never called")
+
+    stand_in.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=d)
+            for n, d in defaults.items()
+        ]
+    )
+    stand_in.__annotations__ = {name: hints[name] for name in defaults}
+    for attribute in ("__name__", "__qualname__", "__doc__", "__module__"):
+        setattr(stand_in, attribute, getattr(function, attribute))
+    return stand_in
+
+
+class _Absent:
+    """The default of a TypedDict key that may be left out: it is dropped, not passed."""
+
+    def __repr__(self) -> str:
+        return "<absent>"
+
+
+_ABSENT = _Absent()
+
+
 class FunctionTool(Generic[P, R]):
     """A Python function the model can call.
 
@@ -106,6 +186,9 @@ class FunctionTool(Generic[P, R]):
         self.function: Callable[..., Any] = function
         self.is_method = _is_method(function)
         described = types.MethodType(function, _UNBOUND) if self.is_method else function
+        self.streamed_type = _streamed_type(described)
+        if self.streamed_type is not None:
+            described = _fields_as_function(self.streamed_type, described)
         self.signature: Signature = signature_of(
             described,
             name=name,
@@ -116,7 +199,32 @@ class FunctionTool(Generic[P, R]):
         self.is_async = inspect.iscoroutinefunction(function)
         self.timeout = timeout
         self.raise_errors = raise_errors
+        self.preview_function: Callable[..., Any] | None = None
         self._attribute: str | None = None
+
+    @property
+    def streams_arguments(self) -> bool:
+        """A streaming tool: it starts as soon as its arguments start streaming, and reads them
+        from an ``ArgumentStream`` as they grow."""
+        return self.streamed_type is not None
+
+    def preview(self, function: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        """Register a preview, called with each ``Snapshot`` of a call's arguments while they
+        stream (``stream=False``: once, with the complete arguments), before the tool runs.
+
+        It runs beside the stream, in a thread (or a task, for ``async def`` under ``arun``),
+        and never makes the stream wait: a slow preview skips intermediate snapshots (see
+        ``agentools.streaming``). Its exceptions go to ``Hooks.on_preview_error``. Use it as
+        ``@my_tool.preview``.
+        """
+        self.preview_function = function
+        return function
+
+    def arguments_value(self, kwargs: Mapping[str, Any]) -> Any:
+        """A streaming tool's structured arguments, from the keyword arguments they fit."""
+        assert self.streamed_type is not None
+        present = {name: value for name, value in kwargs.items() if value is not _ABSENT}
+        return present if is_typeddict(self.streamed_type) else self.streamed_type(**present)
 
     @property
     def name(self) -> str:
@@ -257,6 +365,8 @@ class Invocation:
     timeout: float | None = None
     raise_errors: bool = False
     result: ToolResult | None = None
+    streamed: Any = None
+    """For a streaming tool: the structured arguments its ``ArgumentStream`` completes with."""
 
     def succeeded(self, value: Any) -> ToolResult:
         try:
@@ -367,8 +477,11 @@ class Toolset:
             context = ToolContext(call=call, assistant=assistant, history=assistant.history)
         try:
             args, kwargs = tool.signature.structure(call.parsed, context=context)
+            streamed = tool.arguments_value(kwargs) if tool.streams_arguments else None
         except ArgumentsError as error:
             return _answered(call, error)
+        except Exception as error:  # an attrs validator of a streaming tool's argument class
+            return _answered(call, ArgumentsError([("", f"{type(error).__name__}: {error}")]))
         return Invocation(
             call=call,
             function=tool.function,
@@ -377,4 +490,9 @@ class Toolset:
             is_async=tool.is_async,
             timeout=tool.timeout,
             raise_errors=tool.raise_errors,
+            streamed=streamed,
         )
+
+    def get(self, name: str) -> FunctionTool[..., Any] | None:
+        """The enabled tool named ``name``, or ``None``."""
+        return None if name in self._disabled else self._tools.get(name)

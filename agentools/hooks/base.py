@@ -47,6 +47,10 @@ class Hooks:
         what the function returned and ``result.error`` the exception if it failed. Called as
         each call finishes, so with parallel calls the order may differ from the call order."""
 
+    def on_preview_error(self, call: PartialToolCall | ToolCallRequest, error: Exception) -> Any:
+        """A tool's preview (``@tool.preview``) raised ``error`` for ``call``. The stream and the
+        call go on; the preview keeps receiving snapshots."""
+
     def on_refusal(self, text: str) -> Any:
         """The model refused to answer; ``text`` is its refusal."""
 
