@@ -4,8 +4,10 @@ Both sides get the same pre-parsed ``ChatCompletionChunk`` objects, so neither H
 decoding is measured:
 
 - agentools: ``Machine.receive_chunk`` (state check + accumulation of content, tool-call names
-  and arguments, incremental argument parsing) and the dispatch of every event it causes to hook
-  methods that are overridden but do nothing, exactly what the runners do between two chunks;
+  and arguments, incremental argument parsing), the previews/streaming-tools bookkeeping of every
+  event it causes (``ArgumentFeeds.observe``; these tools have no preview) and the dispatch of
+  every event to hook methods that are overridden but do nothing: exactly what the runners do
+  between two chunks;
 - the SDK: ``ChatCompletionStreamState.handle_chunk`` with its events consumed, what
   ``client.chat.completions.stream()`` does per chunk.
 
@@ -26,9 +28,26 @@ from openai.types.chat import ChatCompletionChunk
 
 from agentools import Hooks
 from agentools._dispatch import dispatch, overridden_hooks
+from agentools._feeds import ArgumentFeeds
 from agentools._machine import CallModel, Machine, Settings
 from agentools.history import History
 from agentools.testing import Chunking, ToolCallSpec, Turn, render_chunks
+from agentools.tools import Toolset, function_tool
+
+
+@function_tool
+def write_file(path: str, content: str, mode: str = "w") -> str:
+    """Writes a file."""
+    return path
+
+
+@function_tool
+def read_file(path: str) -> str:
+    """Reads a file."""
+    return path
+
+
+TOOLS = Toolset([write_file, read_file])
 
 
 class NoOpHooks(Hooks):
@@ -81,11 +100,13 @@ def streaming_machine() -> Machine:
 def agentools_pass(chunks: Sequence[ChatCompletionChunk]) -> float:
     table = overridden_hooks(NoOpHooks(), blocking=True)
     machine = streaming_machine()
-    receive, next_event = machine.receive_chunk, machine.next_event
+    feeds = ArgumentFeeds(TOOLS.get)
+    receive, next_event, observe = machine.receive_chunk, machine.next_event, feeds.observe
     start = time.perf_counter()
     for chunk in chunks:
         receive(chunk)
         while (event := next_event()) is not None:
+            observe(event)
             dispatch(table, event)
     return time.perf_counter() - start
 
