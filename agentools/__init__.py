@@ -30,6 +30,7 @@ from .messages import (
     Usage,
     UserMessage,
 )
+from .streaming import ArgumentStream, ArgumentStreamClosed, Snapshot
 from .tools import (
     FunctionTool,
     MalformedArgumentsError,
@@ -43,6 +44,8 @@ from .tools import (
 
 __all__ = [
     "AgentoolsError",
+    "ArgumentStream",
+    "ArgumentStreamClosed",
     "ArgumentsError",
     "Assistant",
     "AssistantMessage",
@@ -58,6 +61,7 @@ __all__ = [
     "ModelProtocolError",
     "PartialToolCall",
     "SchemaError",
+    "Snapshot",
     "SystemMessage",
     "ToolCall",
     "ToolCallRequest",
