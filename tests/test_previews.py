@@ -393,3 +393,37 @@ def test_streaming_tool_signatures_are_checked() -> None:
         def loose(args: ArgumentStream[dict]) -> str:  # type: ignore[type-arg]
             """Loose."""
             return ""
+
+
+def test_a_run_stopped_mid_stream_closes_the_streaming_tool(
+    server: FakeOpenAIServer, bot: Bot, runner: Runner
+) -> None:
+    outcome: list[str] = []
+
+    class Stop(Exception):
+        pass
+
+    class Stopper(Hooks):
+        def on_partial_tool_call(self, call: Any) -> None:
+            if len(call.arguments) > 30:
+                raise Stop
+
+    @function_tool
+    def write_file(args: ArgumentStream[WriteFile]) -> str:
+        """Writes a file."""
+        try:
+            for _ in args:
+                pass
+        except ArgumentStreamClosed as closed:
+            outcome.append(closed.reason)
+            raise
+        return "written"
+
+    server.add(write_turn(), Turn(text="fine"))
+    assistant = bot(tools=[write_file], hooks=Stopper())
+    with pytest.raises(Stop):
+        runner.run(assistant, "write")
+    assert outcome == ["cancelled"]
+    assert agentools_threads() == []
+    assert assistant.history.to_openai() == [{"role": "user", "content": "write"}]
+    assert runner.run(assistant, "again", hooks=Hooks()) == "fine"
