@@ -8,7 +8,7 @@ cancels the tasks.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
 from openai import AsyncOpenAI
@@ -26,7 +26,7 @@ Prepare = Callable[[ToolCallRequest], Invocation]
 
 async def async_events(
     machine: Machine, client: AsyncOpenAI, prepare: Prepare, feeds: ArgumentFeeds
-) -> AsyncIterator[Event]:
+) -> AsyncGenerator[Event, None]:
     """Drive ``machine`` to the end, yielding every event it produces."""
     finished = False
     try:

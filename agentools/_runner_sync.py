@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from functools import partial
 from typing import Any, TypeVar
@@ -32,7 +32,7 @@ Prepare = Callable[[ToolCallRequest], Invocation]
 
 def blocking_events(
     machine: Machine, client: OpenAI, prepare: Prepare, feeds: ArgumentFeeds
-) -> Iterator[Event]:
+) -> Generator[Event, None, None]:
     """Drive ``machine`` to the end, yielding every event it produces."""
     try:
         while True:

@@ -134,9 +134,13 @@ class Assistant:
             machine = self._machine()
             machine.start(prompt)
             feeds = ArgumentFeeds(self.tools.get)
-            for event in blocking_events(machine, self.client, self._prepare, feeds):
-                dispatch(table, event)
-                yield event
+            events = blocking_events(machine, self.client, self._prepare, feeds)
+            try:
+                for event in events:
+                    dispatch(table, event)
+                    yield event
+            finally:
+                events.close()  # the runner's cleanup runs now, whatever stopped the loop
 
     # -- asyncio -----------------------------------------------------------------------------
 
@@ -162,11 +166,17 @@ class Assistant:
             machine = self._machine()
             machine.start(prompt)
             feeds = ArgumentFeeds(self.tools.get)
-            async for event in async_events(machine, self.async_client, self._prepare, feeds):
-                result = dispatch(table, event)
-                if result is not None and hasattr(result, "__await__"):
-                    await result
-                yield event
+            events = async_events(machine, self.async_client, self._prepare, feeds)
+            try:
+                async for event in events:
+                    result = dispatch(table, event)
+                    if result is not None and hasattr(result, "__await__"):
+                        await result
+                    yield event
+            finally:
+                # An abandoned async generator is closed only when the loop gets round to it:
+                # close the runner now, so its stream, tools and consumers end with the run.
+                await events.aclose()
 
     # -- shared ------------------------------------------------------------------------------
 
