@@ -10,14 +10,19 @@ from ._converter import HistoryError
 from ._errors import (
     AgentoolsError,
     AsyncHookError,
+    ContentFilterError,
+    MaxTokensExceeded,
     MaxTurnsExceeded,
     ModelProtocolError,
+    ResponseTooLarge,
+    RunCancelled,
     ToolErrorsExceeded,
     UsageError,
 )
 from ._schema import ArgumentsError, SchemaError
 from .assistant import Assistant
 from .calls import PartialToolCall, ToolCallRequest, ToolResult
+from .cancel import CancelToken
 from .history import History
 from .hooks import Hooks
 from .messages import (
@@ -50,6 +55,8 @@ __all__ = [
     "Assistant",
     "AssistantMessage",
     "AsyncHookError",
+    "CancelToken",
+    "ContentFilterError",
     "DeveloperMessage",
     "FunctionTool",
     "History",
@@ -57,9 +64,12 @@ __all__ = [
     "Hooks",
     "MaxTurnsExceeded",
     "MalformedArgumentsError",
+    "MaxTokensExceeded",
     "Message",
     "ModelProtocolError",
     "PartialToolCall",
+    "ResponseTooLarge",
+    "RunCancelled",
     "SchemaError",
     "Snapshot",
     "SystemMessage",

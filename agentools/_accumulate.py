@@ -15,7 +15,7 @@ import attrs
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from openai.types.completion_usage import CompletionUsage
 
-from ._errors import ModelProtocolError
+from ._errors import ModelProtocolError, ResponseTooLarge
 from .calls import PartialToolCall, ToolCallRequest
 from .events import Event, TextDelta, ToolCallDelta
 from .messages import AssistantMessage, ToolCall, Usage
@@ -129,9 +129,20 @@ def _message(
 class MessageAccumulator:
     """Accumulates the deltas of choice 0 of one streamed answer."""
 
-    __slots__ = ("_calls", "chunks", "content", "finish_reason", "refusal", "usage")
+    __slots__ = (
+        "_calls",
+        "_max_arguments",
+        "_max_text",
+        "chunks",
+        "content",
+        "finish_reason",
+        "refusal",
+        "usage",
+    )
 
-    def __init__(self) -> None:
+    def __init__(self, max_text: int = 1_000_000, max_arguments: int = 1_000_000) -> None:
+        self._max_text = max_text
+        self._max_arguments = max_arguments
         self.content = ""
         self.refusal = ""
         self._calls: dict[int, _CallBuffer] = {}
@@ -155,9 +166,13 @@ class MessageAccumulator:
                 self.content = ""
                 text += piece
                 self.content = text
+                if len(text) > self._max_text:
+                    raise ResponseTooLarge("text", self._max_text)
                 emit(TextDelta(delta=piece, snapshot=text))
             if delta.refusal:
                 self.refusal += delta.refusal
+                if len(self.refusal) > self._max_text:
+                    raise ResponseTooLarge("refusal", self._max_text)
             if delta.tool_calls:
                 for call_delta in delta.tool_calls:
                     self._add_call_delta(call_delta.index, call_delta, emit)
@@ -181,6 +196,8 @@ class MessageAccumulator:
             buffer.arguments = ""
             arguments += piece
             buffer.arguments = arguments
+            if len(arguments) > self._max_arguments:
+                raise ResponseTooLarge(f"arguments of tool call {index}", self._max_arguments)
             buffer.feed(piece)
         if function.name or piece:
             emit(ToolCallDelta(call=buffer.partial()))

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "AgentoolsError",
     "AsyncHookError",
+    "ContentFilterError",
+    "MaxTokensExceeded",
     "MaxTurnsExceeded",
     "ModelProtocolError",
+    "ResponseTooLarge",
+    "RunCancelled",
     "ToolErrorsExceeded",
     "UsageError",
 ]
@@ -46,6 +52,44 @@ class ToolErrorsExceeded(AgentoolsError):
         )
         self.max_tool_errors = max_tool_errors
         self.errors = errors
+
+
+class ResponseTooLarge(ModelProtocolError):
+    """The model's answer went past a size cap (``max_text_chars`` for its text or refusal,
+    ``max_argument_chars`` for one tool call's arguments): the stream was stopped there, so that
+    a runaway model or server cannot exhaust memory. Nothing of that answer is kept."""
+
+    def __init__(self, what: str, limit: int) -> None:
+        super().__init__(f"the model's {what} went past {limit:,} characters")
+        self.what = what
+        self.limit = limit
+
+
+class MaxTokensExceeded(AgentoolsError):
+    """``on_max_tokens`` returned ``"raise"``: the model stopped at its output token limit.
+    ``message`` is what it wrote; it is not kept in the history."""
+
+    def __init__(self, message: Any) -> None:
+        super().__init__("the model stopped at its output token limit (finish_reason 'length')")
+        self.message = message
+
+
+class ContentFilterError(AgentoolsError):
+    """The provider's content filter stopped the answer (``finish_reason == "content_filter"``);
+    ``message`` is what was written before. It is not kept in the history."""
+
+    def __init__(self, message: Any) -> None:
+        super().__init__("the answer was stopped by the content filter")
+        self.message = message
+
+
+class RunCancelled(AgentoolsError):
+    """The run was cancelled through its ``CancelToken`` (or ``Assistant.cancel()``)."""
+
+
+def malformed(error: Exception) -> ModelProtocolError:
+    """The error for a chunk or completion that is not JSON (the SDK lets json's error out)."""
+    return ModelProtocolError(f"the server sent a malformed chunk or completion: {error}")
 
 
 class MaxTurnsExceeded(AgentoolsError):

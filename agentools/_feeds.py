@@ -19,7 +19,7 @@ from typing import Any
 import attrs
 
 from .calls import PartialToolCall, ToolCallRequest
-from .events import Event, MaxTokens, PreviewError, ToolCallDelta
+from .events import Event, MaxTokens, PreviewError, Retry, ToolCallDelta
 from .streaming import ArgumentStream, ArgumentStreamClosed, Snapshot
 from .tools import FunctionTool, Invocation
 
@@ -136,6 +136,11 @@ class ArgumentFeeds:
             return []
         if isinstance(event, MaxTokens):
             self.close_all("cut")
+        elif isinstance(event, Retry):
+            # The call streams again from its start: its consumers start again too.
+            for consumer in self.message_consumers():
+                consumer.stream.close("cancelled", ": the model call is retried")
+            self._feeds = {}
         return []
 
     def start_message(self) -> None:

@@ -8,9 +8,10 @@ hand an event to the hooks, call the model, run tools, wait for more input, or s
 Every transition is in ``TRANSITIONS`` below::
 
     IDLE ──start──▶ CALLING_MODEL ──chunk──▶ STREAMING ──stream end──┬─▶ RUNNING_TOOLS ─┐
-                       │    ▲                                         └─▶ DONE           │
-                       │    └──────── last tool result (next turn) ──────────────────────┘
-                       └──completion (stream=False)──▶ RUNNING_TOOLS or DONE
+                     │  ▲   ▲                     │                    ├─▶ DECIDING (length)
+                     │  │   └────── retry ────────┘                    └─▶ DONE           │
+                     │  └───────── last tool result (next turn) / decision "continue" ────┘
+                     └──completion (stream=False)──▶ RUNNING_TOOLS, DECIDING or DONE
 
 An input that does not fit the state raises ``UsageError``; anything the model sends that cannot
 be right raises ``ModelProtocolError``. After any exception the machine is in ``ERROR``.
@@ -31,14 +32,22 @@ import attrs
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from ._accumulate import MessageAccumulator, ModelMessage, message_from_completion
-from ._errors import MaxTurnsExceeded, ToolErrorsExceeded, UsageError
+from ._errors import (
+    ContentFilterError,
+    MaxTokensExceeded,
+    MaxTurnsExceeded,
+    ToolErrorsExceeded,
+    UsageError,
+)
 from .calls import ToolCallRequest, ToolResult
 from .events import (
+    ContentFiltered,
     Event,
     MaxTokens,
     RefusalDone,
     ResponseEnd,
     ResponseStart,
+    Retry,
     TextDone,
     ToolCallDone,
     ToolResultDone,
@@ -58,6 +67,12 @@ __all__ = [
     "TRANSITIONS",
 ]
 
+CONTINUE_PROMPT = "Continue exactly where you stopped, without repeating anything."
+"""Sent as a user message when ``on_max_tokens`` returns ``"continue"`` (and kept in the history,
+which must be what the model was sent)."""
+
+MAX_TOKENS_DECISIONS = (None, "keep", "continue", "raise")
+
 CUT_CALL_MESSAGE = (
     "Error: this tool call was cut off by the output token limit (finish_reason 'length') "
     "and was not run."
@@ -69,6 +84,7 @@ class State(enum.Enum):
     CALLING_MODEL = "CALLING_MODEL"
     STREAMING = "STREAMING"
     RUNNING_TOOLS = "RUNNING_TOOLS"
+    DECIDING = "DECIDING"
     DONE = "DONE"
     ERROR = "ERROR"
 
@@ -123,17 +139,24 @@ CHUNK = _Input("chunk")
 STREAM_END = _Input("stream end")
 COMPLETION = _Input("completion")
 TOOL_RESULT = _Input("tool result")
+DECISION = _Input("decision")
+RETRY = _Input("retry")
+
+_ANSWERED = frozenset({State.RUNNING_TOOLS, State.DECIDING, State.DONE})
 
 TRANSITIONS: Mapping[tuple[State, _Input], frozenset[State]] = {
     (State.IDLE, START): frozenset({State.CALLING_MODEL}),
     (State.CALLING_MODEL, CHUNK): frozenset({State.STREAMING}),
-    (State.CALLING_MODEL, STREAM_END): frozenset({State.RUNNING_TOOLS, State.DONE}),
-    (State.CALLING_MODEL, COMPLETION): frozenset({State.RUNNING_TOOLS, State.DONE}),
+    (State.CALLING_MODEL, STREAM_END): _ANSWERED,
+    (State.CALLING_MODEL, COMPLETION): _ANSWERED,
+    (State.CALLING_MODEL, RETRY): frozenset({State.CALLING_MODEL}),
     (State.STREAMING, CHUNK): frozenset({State.STREAMING}),
-    (State.STREAMING, STREAM_END): frozenset({State.RUNNING_TOOLS, State.DONE}),
+    (State.STREAMING, STREAM_END): _ANSWERED,
+    (State.STREAMING, RETRY): frozenset({State.CALLING_MODEL}),
     (State.RUNNING_TOOLS, TOOL_RESULT): frozenset(
         {State.RUNNING_TOOLS, State.CALLING_MODEL, State.DONE}
     ),
+    (State.DECIDING, DECISION): frozenset({State.CALLING_MODEL, State.DONE}),
 }
 """(state, input) -> the states that input may lead to. Anything else is a ``UsageError``.
 
@@ -152,6 +175,9 @@ class Settings:
     stream: bool = True
     max_turns: int = 10
     max_tool_errors: int = 3
+    max_text_chars: int = 1_000_000
+    max_argument_chars: int = 1_000_000
+    stream_retries: int = 0
     params: Mapping[str, Any] = attrs.field(factory=dict)
 
 
@@ -165,13 +191,17 @@ class Machine:
         self._events: deque[Event] = deque()
         self._action: CallModel | RunTools | Finished | _Raise | None = None
         self._turn = 0
-        self._accumulator = MessageAccumulator()
+        self._accumulator = MessageAccumulator(settings.max_text_chars, settings.max_argument_chars)
         self._answer: ModelMessage | None = None
         self._results: dict[str, ToolResult] = {}
         self._calls: dict[str, ToolCallRequest] = {}
         self._usage = Usage()
         self._text = ""
+        self._continued = ""
         self._failed_turns = 0
+        self._retries = 0
+        self._deciding: ModelMessage | None = None
+        self._last_call: CallModel | None = None
 
     # -- what next ---------------------------------------------------------------------------
 
@@ -180,9 +210,14 @@ class Machine:
         return self._events.popleft() if self._events else None
 
     def next_step(self) -> Step:
-        """The next thing to do. Events come first, in order; then the pending action, once."""
+        """The next thing to do. Events come first, in order; then the pending action, once.
+
+        In ``DECIDING``, once the ``MaxTokens`` event is out, no decision means ``"keep"``.
+        """
         if self._events:
             return self._events.popleft()
+        if self.state is State.DECIDING:
+            self.decide(None)
         action, self._action = self._action, None
         if isinstance(action, _Raise):
             self.state = State.ERROR
@@ -205,6 +240,21 @@ class Machine:
 
     def receive_tool_result(self, result: ToolResult) -> None:
         self._handle(TOOL_RESULT, self._on_tool_result, result)
+
+    def decide(self, decision: object) -> None:
+        """What to do after ``finish_reason == "length"``: ``None`` or ``"keep"`` (the truncated
+        text is the answer), ``"continue"`` (ask the model to go on) or ``"raise"``."""
+        self._handle(DECISION, self._on_decision, decision)
+
+    @property
+    def can_retry(self) -> bool:
+        """May a broken model call be retried (``stream_retries`` not used up)?"""
+        calling = self.state in (State.CALLING_MODEL, State.STREAMING)
+        return calling and self._retries < self.settings.stream_retries
+
+    def retry(self, error: BaseException) -> None:
+        """The model call broke (after ``can_retry``): discard its partial answer, call again."""
+        self._handle(RETRY, self._on_retry, error)
 
     # -- transitions -------------------------------------------------------------------------
 
@@ -238,6 +288,36 @@ class Machine:
     def _on_completion(self, completion: ChatCompletion) -> None:
         self._answered(message_from_completion(completion))
 
+    def _on_decision(self, decision: object) -> None:
+        if decision not in MAX_TOKENS_DECISIONS:
+            raise UsageError(
+                f"on_max_tokens returned {decision!r}; expected None, 'keep', 'continue' or 'raise'"
+            )
+        assert self._deciding is not None
+        message, self._deciding = self._deciding.message, None
+        cut = [ToolMessage(tool_call_id=c.id, content=CUT_CALL_MESSAGE) for c in message.tool_calls]
+        if decision == "raise":
+            self.state = State.DONE
+            self._action = _Raise(MaxTokensExceeded(message))
+        elif decision == "continue":
+            self.history.append(message)
+            self.history.extend(cut)
+            self.history.append(UserMessage(content=CONTINUE_PROMPT))
+            self._continued = self._text
+            self._call_model()
+        else:
+            self._finish(message, cut)
+
+    def _on_retry(self, error: BaseException) -> None:
+        if not self.can_retry:
+            raise UsageError("no retry left (stream_retries)")
+        assert self._last_call is not None
+        self._retries += 1
+        self._events.append(Retry(attempt=self._retries, error=error))
+        self.state = State.CALLING_MODEL
+        self._accumulator = self._new_accumulator()
+        self._action = self._last_call
+
     def _on_tool_result(self, result: ToolResult) -> None:
         call = self._calls.get(result.call_id)
         if call is None or result.call_id in self._results:
@@ -259,10 +339,13 @@ class Machine:
             self._action = _Raise(MaxTurnsExceeded(self.settings.max_turns))
             return
         self.state = State.CALLING_MODEL
-        self._accumulator = MessageAccumulator()
-        self._action = CallModel(
+        self._accumulator = self._new_accumulator()
+        self._action = self._last_call = CallModel(
             request=self._request(), stream=self.settings.stream, turn=self._turn
         )
+
+    def _new_accumulator(self) -> MessageAccumulator:
+        return MessageAccumulator(self.settings.max_text_chars, self.settings.max_argument_chars)
 
     def _request(self) -> dict[str, Any]:
         settings = self.settings
@@ -291,20 +374,21 @@ class Machine:
         if answer.usage is not None:
             self._usage += answer.usage
             self._events.append(UsageUpdate(usage=answer.usage, total=self._usage))
+        if answer.finish_reason == "content_filter":
+            # Whatever was written before the filter stopped it is not an answer to keep.
+            self._events.append(ContentFiltered(message=message))
+            self.state = State.DONE
+            self._action = _Raise(ContentFilterError(message))
+            return
         if message.content:
             self._events.append(TextDone(text=message.content))
         if message.refusal:
             self._events.append(RefusalDone(text=message.refusal))
-        self._text = message.content or ""
+        self._text = self._continued + (message.content or message.refusal or "")
         if answer.finish_reason == "length":
             self._events.append(MaxTokens(message=message))
-            self._finish(
-                message,
-                [
-                    ToolMessage(tool_call_id=c.id, content=CUT_CALL_MESSAGE)
-                    for c in message.tool_calls
-                ],
-            )
+            self._deciding = answer
+            self.state = State.DECIDING
         elif answer.calls:
             self._answer = answer
             self._calls = {call.id: call for call in answer.calls}

@@ -8,11 +8,13 @@ cancels the tasks.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
-from openai import AsyncOpenAI
+from openai import APIConnectionError, AsyncOpenAI
 
+from ._errors import malformed
 from ._feeds import ArgumentFeeds, Consumer
 from ._machine import NEED_INPUT, CallModel, Finished, Machine, RunTools
 from .calls import ToolCallRequest, ToolResult
@@ -34,15 +36,23 @@ async def async_events(
             step = machine.next_step()
             if isinstance(step, CallModel):
                 feeds.start_message()
-                if step.stream:
-                    async with await client.chat.completions.create(**step.request) as stream:
-                        async for chunk in stream:
-                            machine.receive_chunk(chunk)
-                            for event in _drain(machine, feeds):
-                                yield event
-                    machine.receive_stream_end()
-                else:
-                    machine.receive_completion(await client.chat.completions.create(**step.request))
+                try:
+                    if step.stream:
+                        async with await client.chat.completions.create(**step.request) as stream:
+                            async for chunk in stream:
+                                machine.receive_chunk(chunk)
+                                for event in _drain(machine, feeds):
+                                    yield event
+                        machine.receive_stream_end()
+                    else:
+                        completion = await client.chat.completions.create(**step.request)
+                        machine.receive_completion(completion)
+                except APIConnectionError as error:  # timeouts included
+                    if not machine.can_retry:
+                        raise
+                    machine.retry(error)
+                except json.JSONDecodeError as error:
+                    raise malformed(error) from error
             elif isinstance(step, RunTools):
                 async for result in _run_tools(prepare, step.calls, feeds):
                     machine.receive_tool_result(result)

@@ -9,6 +9,7 @@ caller's.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator
@@ -16,11 +17,13 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from functools import partial
 from typing import Any, TypeVar
 
-from openai import OpenAI
+from openai import APIConnectionError, OpenAI
 
+from ._errors import RunCancelled, malformed
 from ._feeds import ArgumentFeeds, Consumer
 from ._machine import NEED_INPUT, CallModel, Finished, Machine, RunTools
 from .calls import ToolCallRequest, ToolResult
+from .cancel import CancelToken
 from .events import Event
 from .tools import Invocation
 
@@ -31,24 +34,29 @@ Prepare = Callable[[ToolCallRequest], Invocation]
 
 
 def blocking_events(
-    machine: Machine, client: OpenAI, prepare: Prepare, feeds: ArgumentFeeds
+    machine: Machine, client: OpenAI, prepare: Prepare, feeds: ArgumentFeeds, cancel: CancelToken
 ) -> Generator[Event, None, None]:
     """Drive ``machine`` to the end, yielding every event it produces."""
     try:
         while True:
+            cancel.raise_if_cancelled()
             step = machine.next_step()
             if isinstance(step, CallModel):
                 feeds.start_message()
-                if step.stream:
-                    with client.chat.completions.create(**step.request) as stream:
-                        for chunk in stream:
-                            machine.receive_chunk(chunk)
-                            yield from _drain(machine, feeds)
-                    machine.receive_stream_end()
-                else:
-                    machine.receive_completion(client.chat.completions.create(**step.request))
+                try:
+                    if step.stream:
+                        yield from _stream(machine, client, step, feeds, cancel)
+                    else:
+                        completion = client.chat.completions.create(**step.request)
+                        machine.receive_completion(completion)
+                except APIConnectionError as error:  # timeouts included
+                    if cancel.cancelled or not machine.can_retry:
+                        raise
+                    machine.retry(error)
+                except json.JSONDecodeError as error:
+                    raise malformed(error) from error
             elif isinstance(step, RunTools):
-                for result in _run_tools(prepare, step.calls, feeds):
+                for result in _run_tools(prepare, step.calls, feeds, cancel):
                     machine.receive_tool_result(result)
                     yield from _drain(machine, feeds)
                 yield from feeds.error_events()
@@ -59,11 +67,30 @@ def blocking_events(
             else:
                 _start(feeds.observe(step))
                 yield step
+    except Exception as error:
+        if cancel.cancelled and not isinstance(error, RunCancelled):
+            raise RunCancelled("the run was cancelled") from error
+        raise
     finally:
         # Consumers are told the arguments will not come, then waited for: none is left behind
         # (a streaming tool abandoned at its timeout excepted: a thread cannot be stopped).
         feeds.close_all("cancelled")
         wait([c.handle for c in feeds.consumers if c.handle is not None and not c.abandoned])
+
+
+def _stream(
+    machine: Machine, client: OpenAI, step: CallModel, feeds: ArgumentFeeds, cancel: CancelToken
+) -> Iterator[Event]:
+    with client.chat.completions.create(**step.request) as stream:
+        # Closing the response from the cancelling thread ends a read that waits for a chunk.
+        forget = cancel.on_cancel(stream.close)
+        try:
+            for chunk in stream:
+                machine.receive_chunk(chunk)
+                yield from _drain(machine, feeds)
+        finally:
+            forget()
+    machine.receive_stream_end()
 
 
 def _drain(machine: Machine, feeds: ArgumentFeeds) -> Iterator[Event]:
@@ -142,7 +169,7 @@ def _outcome(consumer: Consumer, invocation: Invocation) -> Future[ToolResult]:
 
 
 def _run_tools(
-    prepare: Prepare, calls: tuple[ToolCallRequest, ...], feeds: ArgumentFeeds
+    prepare: Prepare, calls: tuple[ToolCallRequest, ...], feeds: ArgumentFeeds, cancel: CancelToken
 ) -> Iterator[ToolResult]:
     """Results as the calls finish. A lone sync call without a timeout runs in this thread."""
     invocations = [prepare(call) for call in calls]
@@ -172,11 +199,20 @@ def _run_tools(
         for future, invocation in pending.items()
         if invocation.timeout is not None and (future in consumers or not invocation.is_async)
     }
+    cancelled: Future[None] = Future()
+
+    def wake() -> None:
+        if not cancelled.done():
+            cancelled.set_result(None)
+
+    forget = cancel.on_cancel(wake)
     try:
         while pending:
             now = time.monotonic()
             wait_for = min((deadlines[f] - now for f in pending if f in deadlines), default=None)
-            done, _ = wait(pending, timeout=wait_for, return_when=FIRST_COMPLETED)
+            waiting: list[Future[Any]] = [*pending, cancelled]
+            done, _ = wait(waiting, timeout=wait_for, return_when=FIRST_COMPLETED)
+            cancel.raise_if_cancelled()
             for future in done:
                 del pending[future]
                 yield future.result()
@@ -187,8 +223,9 @@ def _run_tools(
                     consumers[future].stream.close("cancelled", ": the tool timed out")
                 yield pending.pop(future).timed_out()
     finally:
-        # Left early (a hook or a raise_errors tool raised): the calls still running are waited
-        # for, each up to its deadline, so that none is left behind unannounced.
+        forget()
+        # Left early (a hook or a raise_errors tool raised, or the run was cancelled): the calls
+        # still running are waited for, each up to its deadline, so none is left behind.
         wait([f for f in pending if f not in deadlines])
         last = max((deadlines[f] for f in pending if f in deadlines), default=None)
         if last is not None:

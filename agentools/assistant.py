@@ -6,20 +6,24 @@ the history, so a conversation can go on from one to the other.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import sys
 import threading
-from collections.abc import AsyncGenerator, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Iterator, Mapping
 from typing import Any
 
 from openai import AsyncOpenAI, OpenAI
 
 from ._dispatch import dispatch, overridden_hooks
-from ._errors import UsageError
+from ._errors import RunCancelled, UsageError
 from ._feeds import ArgumentFeeds
 from ._machine import Machine, Settings
 from ._runner_async import async_events
 from ._runner_sync import blocking_events
 from .calls import ToolCallRequest
-from .events import Event, ResponseEnd
+from .cancel import CancelToken
+from .events import Event, MaxTokens, ResponseEnd
 from .history import History
 from .hooks.base import Hooks
 from .tools import FunctionTool, Invocation, Toolkit, Toolset
@@ -35,7 +39,11 @@ class Assistant:
     ``assistant.tools`` to add, remove, enable and disable them later), ``hooks`` (an
     ``agentools.Hooks``), ``stream`` (stream the model's answers, default ``True``),
     ``max_turns`` (model calls per run), ``max_tool_errors`` (stop with ``ToolErrorsExceeded``
-    after that many model turns in a row in which every tool call failed), ``history`` (a
+    after that many model turns in a row in which every tool call failed), ``stream_retries``
+    (how many times a model call that broke, even mid-stream, is made again; 0 by default;
+    ``Hooks.on_retry`` is told), ``max_text_chars`` / ``max_argument_chars`` (caps on one
+    message's text and one call's arguments, beyond which the stream is stopped with
+    ``ResponseTooLarge``), ``history`` (a
     ``History`` to continue, used as given, or a list of message dicts), and
     ``client`` / ``async_client`` (built on first use as ``OpenAI()`` / ``AsyncOpenAI()``, which
     read ``OPENAI_API_KEY`` and ``OPENAI_BASE_URL``). Any other keyword (``temperature=0``,
@@ -55,15 +63,23 @@ class Assistant:
         stream: bool = True,
         max_turns: int = 10,
         max_tool_errors: int = 3,
+        stream_retries: int = 0,
+        max_text_chars: int = 1_000_000,
+        max_argument_chars: int = 1_000_000,
         history: History | Iterable[Mapping[str, Any]] | None = None,
         client: OpenAI | None = None,
         async_client: AsyncOpenAI | None = None,
         **params: Any,
     ) -> None:
-        if max_turns < 1:
-            raise ValueError(f"max_turns must be at least 1, not {max_turns}")
-        if max_tool_errors < 1:
-            raise ValueError(f"max_tool_errors must be at least 1, not {max_tool_errors}")
+        for name, value, least in [
+            ("max_turns", max_turns, 1),
+            ("max_tool_errors", max_tool_errors, 1),
+            ("stream_retries", stream_retries, 0),
+            ("max_text_chars", max_text_chars, 1),
+            ("max_argument_chars", max_argument_chars, 1),
+        ]:
+            if value < least:
+                raise ValueError(f"{name} must be at least {least}, not {value}")
         self.model = model
         self.tools = Toolset(tools)
         self.system = system
@@ -72,6 +88,9 @@ class Assistant:
         self.stream = stream
         self.max_turns = max_turns
         self.max_tool_errors = max_tool_errors
+        self.stream_retries = stream_retries
+        self.max_text_chars = max_text_chars
+        self.max_argument_chars = max_argument_chars
         self.params = params
         if history is None:
             history = History()
@@ -83,6 +102,7 @@ class Assistant:
         self._owned_client: OpenAI | None = None
         self._owned_async_client: AsyncOpenAI | None = None
         self._running = threading.Lock()
+        self._cancel: CancelToken | None = None
 
     @property
     def client(self) -> OpenAI:
@@ -109,45 +129,69 @@ class Assistant:
             await self._owned_async_client.close()
             self._owned_async_client = self._async_client = None
 
+    def cancel(self) -> None:
+        """Cancel the run going on, if any, from any thread: it raises ``RunCancelled`` (see
+        ``agentools.cancel``)."""
+        token = self._cancel
+        if token is not None:
+            token.cancel()
+
     # -- blocking ----------------------------------------------------------------------------
 
-    def run(self, prompt: str, *, hooks: Hooks | None = None) -> str:
-        """Answer ``prompt`` (calling tools as the model asks) and return the answer's text.
+    def run(
+        self, prompt: str, *, hooks: Hooks | None = None, cancel: CancelToken | None = None
+    ) -> str:
+        """Answer ``prompt`` (calling tools as the model asks) and return the answer's text (a
+        refusal's text, if the model refused).
 
         Blocking; needs no event loop and never touches one, so it also works in a thread whose
-        loop is running (Jupyter) and in Django sync views.
+        loop is running (Jupyter) and in Django sync views. ``cancel`` stops it from any thread.
         """
         text = ""
-        for event in self.response_events(prompt, hooks=hooks):
-            if isinstance(event, ResponseEnd):
-                text = event.text
+        events = self.response_events(prompt, hooks=hooks, cancel=cancel)
+        try:
+            for event in events:
+                if isinstance(event, ResponseEnd):
+                    text = event.text
+        finally:
+            events.close()
         return text
 
-    def response_events(self, prompt: str, *, hooks: Hooks | None = None) -> Iterator[Event]:
+    def response_events(
+        self, prompt: str, *, hooks: Hooks | None = None, cancel: CancelToken | None = None
+    ) -> Generator[Event, None, None]:
         """The blocking run as a generator of events (see ``agentools.events``), for ``match``.
 
         The hooks are called too, each before its event is yielded. Leaving the loop early closes
         the model's stream and waits for running tools.
         """
         table = overridden_hooks(self.hooks if hooks is None else hooks, blocking=True)
-        with self._one_run():
+        with self._one_run(cancel) as token:
             machine = self._machine()
             machine.start(prompt)
             feeds = ArgumentFeeds(self.tools.get)
-            events = blocking_events(machine, self.client, self._prepare, feeds)
+            events = blocking_events(machine, self.client, self._prepare, feeds, token)
             try:
                 for event in events:
-                    dispatch(table, event)
+                    result = dispatch(table, event)
+                    if isinstance(event, MaxTokens):
+                        machine.decide(result)
                     yield event
             finally:
                 events.close()  # the runner's cleanup runs now, whatever stopped the loop
 
     # -- asyncio -----------------------------------------------------------------------------
 
-    async def arun(self, prompt: str, *, hooks: Hooks | None = None) -> str:
-        """``run`` for asyncio, with ``AsyncOpenAI``; hooks may be ``async def``."""
+    async def arun(
+        self, prompt: str, *, hooks: Hooks | None = None, cancel: CancelToken | None = None
+    ) -> str:
+        """``run`` for asyncio, with ``AsyncOpenAI``; hooks may be ``async def``.
+
+        Cancelling the task raises ``CancelledError`` as usual; cancelling through ``cancel`` (or
+        ``Assistant.cancel()``, from any thread) raises ``RunCancelled``.
+        """
         text = ""
-        events = self.aresponse_events(prompt, hooks=hooks)
+        events = self.aresponse_events(prompt, hooks=hooks, cancel=cancel)
         try:
             async for event in events:
                 if isinstance(event, ResponseEnd):
@@ -157,23 +201,36 @@ class Assistant:
         return text
 
     async def aresponse_events(
-        self, prompt: str, *, hooks: Hooks | None = None
+        self, prompt: str, *, hooks: Hooks | None = None, cancel: CancelToken | None = None
     ) -> AsyncGenerator[Event, None]:
         """The asyncio run as an async generator of events; close it (``aclose()``, or
         ``contextlib.aclosing``) if you leave the loop early."""
         table = overridden_hooks(self.hooks if hooks is None else hooks, blocking=False)
-        with self._one_run():
+        with self._one_run(cancel) as token:
             machine = self._machine()
             machine.start(prompt)
             feeds = ArgumentFeeds(self.tools.get)
             events = async_events(machine, self.async_client, self._prepare, feeds)
+            task = asyncio.current_task()
+            loop = asyncio.get_running_loop()
+            assert task is not None
+            forget = token.on_cancel(lambda: loop.call_soon_threadsafe(task.cancel))
             try:
                 async for event in events:
                     result = dispatch(table, event)
                     if result is not None and hasattr(result, "__await__"):
-                        await result
+                        result = await result
+                    if isinstance(event, MaxTokens):
+                        machine.decide(result)
                     yield event
+            except asyncio.CancelledError:
+                if not token.cancelled:
+                    raise
+                if sys.version_info >= (3, 11):
+                    task.uncancel()
+                raise RunCancelled("the run was cancelled") from None
             finally:
+                forget()
                 # An abandoned async generator is closed only when the loop gets round to it:
                 # close the runner now, so its stream, tools and consumers end with the run.
                 await events.aclose()
@@ -191,26 +248,24 @@ class Assistant:
             stream=self.stream,
             max_turns=self.max_turns,
             max_tool_errors=self.max_tool_errors,
+            max_text_chars=self.max_text_chars,
+            max_argument_chars=self.max_argument_chars,
+            stream_retries=self.stream_retries,
             params=self.params,
         )
         return Machine(settings, self.history)
 
-    def _one_run(self) -> _RunGuard:
-        return _RunGuard(self._running)
+    @contextlib.contextmanager
+    def _one_run(self, cancel: CancelToken | None) -> Iterator[CancelToken]:
+        """One run at a time (they share the history); its token, for ``cancel()``."""
+        if not self._running.acquire(blocking=False):
+            raise UsageError("this assistant is already running a response; wait for it to end")
+        token = self._cancel = CancelToken() if cancel is None else cancel
+        try:
+            yield token
+        finally:
+            self._cancel = None
+            self._running.release()
 
     def __repr__(self) -> str:
         return f"<Assistant model={self.model!r} tools={[tool.name for tool in self.tools]}>"
-
-
-class _RunGuard:
-    """Refuses a second run on the same assistant while one is going (they share the history)."""
-
-    def __init__(self, lock: threading.Lock) -> None:
-        self._lock = lock
-
-    def __enter__(self) -> None:
-        if not self._lock.acquire(blocking=False):
-            raise UsageError("this assistant is already running a response; wait for it to end")
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._lock.release()

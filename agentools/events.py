@@ -24,12 +24,14 @@ from .calls import PartialToolCall, ToolCallRequest, ToolResult
 from .messages import AssistantMessage, Usage
 
 __all__ = [
+    "ContentFiltered",
     "Event",
     "MaxTokens",
     "PreviewError",
     "RefusalDone",
     "ResponseEnd",
     "ResponseStart",
+    "Retry",
     "TextDelta",
     "TextDone",
     "ToolCallDelta",
@@ -132,13 +134,38 @@ class PreviewError:
 @attrs.frozen(kw_only=True)
 class MaxTokens:
     """The model stopped at its token limit (``finish_reason == "length"``); ``message`` is what it
-    wrote until then. Tool calls in it are never run."""
+    wrote until then. Tool calls in it are never run. What the hook returns decides what
+    happens next (see ``Hooks.on_max_tokens``)."""
 
     hook: ClassVar[str] = "on_max_tokens"
     message: AssistantMessage
 
     def hook_args(self) -> tuple[Any, ...]:
         return (self.message,)
+
+
+@attrs.frozen(kw_only=True)
+class ContentFiltered:
+    """The provider's content filter stopped the answer; ``message`` is what was written before.
+    The run then raises ``ContentFilterError``; nothing of that answer is kept."""
+
+    hook: ClassVar[str] = "on_content_filter"
+    message: AssistantMessage
+
+    def hook_args(self) -> tuple[Any, ...]:
+        return (self.message,)
+
+
+@attrs.frozen(kw_only=True)
+class Retry:
+    """A model call broke and is made again (``stream_retries``): discard what it streamed."""
+
+    hook: ClassVar[str] = "on_retry"
+    attempt: int
+    error: BaseException
+
+    def hook_args(self) -> tuple[Any, ...]:
+        return (self.attempt, self.error)
 
 
 @attrs.frozen(kw_only=True)
@@ -172,6 +199,8 @@ Event = (
     | ToolResultDone
     | PreviewError
     | MaxTokens
+    | ContentFiltered
+    | Retry
     | UsageUpdate
     | ResponseEnd
 )

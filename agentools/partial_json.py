@@ -120,25 +120,25 @@ are immutable, so a string still being read is replaced in its parent container 
 
 Cost
 ----
-``feed`` does work proportional to the chunk (amortised) and never rescans earlier text. Runs of
-plain characters, digits and whitespace are consumed with one compiled regular expression match
-each, and string content with escapes is decoded by the C decoder of the :mod:`json` module, so
-the usual chunk, in the middle of a long string, costs a few hundred nanoseconds.
+``feed`` does work proportional to the chunk (amortised) and never rescans earlier text, so
+reading the value after every chunk is linear in the document overall. The usual chunk, in the
+middle of a long string, is checked for plain text with three C-level tests and appended to the
+string in place; one with escapes is decoded by the C decoder of the :mod:`json` module in one
+call; structural text is read by one loop over its tokens, with runs of plain characters and
+numbers each taken by one compiled regular expression match.
 
-Containers are updated as soon as their items are known. The string being read is kept as
-pieces, joined into the value when :attr:`~PartialJSONParser.value` is read: a caller who never
-reads it pays a list append per chunk. Once it has been read, later chunks are appended to it
-directly, which saves the pieces for a caller who reads after every chunk. The append is
-``s += text`` with no other reference to ``s`` alive, which CPython performs in place, in
-amortised O(len(text)): this is what makes reading the value after every chunk linear overall
-instead of O(len(string)) per read. If the caller holds on to the in-progress string itself
-(or hashes it), or on another Python implementation, the append copies the string, so each
-chunk costs O(len(string)): still correct, but quadratic over one long string.
+:attr:`~PartialJSONParser.value` is a plain attribute, kept up to date by ``feed``: reading it
+costs nothing. Containers are updated as soon as their items are known, and the string value
+being read is extended as each chunk arrives, by ``s += text`` with no other reference to ``s``
+alive, which CPython performs in place, in amortised O(len(text)). If the caller holds on to the
+in-progress string itself (or hashes it), or on another Python implementation, the append copies
+the string, so each chunk costs O(len(string)): still correct, but quadratic over one long string.
 """
 
 from __future__ import annotations
 
 import enum
+import json.decoder  # noqa: F401 - _json reports errors with json.decoder.JSONDecodeError
 import re
 from collections.abc import Callable
 from typing import Any, Final, NoReturn, cast
@@ -179,20 +179,21 @@ class PartialJSONError(ValueError):
         return f"{self.msg} at position {self.pos}"
 
 
-# Parser states: what the next character may be.
+# Parser states: what the next character may be. The order allows range tests in _run.
 _VALUE = 0  # a value (top level, after ':', after ',' in an array)
 _VALUE_OR_CLOSE = 1  # just after '['
-_KEY_OR_CLOSE = 2  # just after '{'
-_KEY = 3  # after ',' in an object
-_COLON = 4
+_KEY = 2  # after ',' in an object
+_KEY_OR_CLOSE = 3  # just after '{'
+_AFTER_MEMBER = 4  # after an object member: ',' or '}'
 _AFTER_ITEM = 5  # after an array item: ',' or ']'
-_AFTER_MEMBER = 6  # after an object member: ',' or '}'
-_STRING = 7  # inside a string (a key if _is_key)
-_ESCAPE = 8  # inside an escape sequence of a string
-_NUMBER = 9
-_LITERAL = 10  # inside true, false or null
-_DONE = 11  # the top-level value is complete: only whitespace may follow
-_ERROR = 12
+_COLON = 6
+_KEY_STRING = 7  # inside a key
+_STRING = 8  # inside a string value
+_ESCAPE = 9  # inside an escape sequence of a string (a key if _is_key)
+_NUMBER = 10
+_LITERAL = 11  # inside true, false or null
+_DONE = 12  # the top-level value is complete: only whitespace may follow
+_ERROR = 13
 
 # Number sub-states, after: nothing, '-', a leading '0', integer digits, '.', fraction digits,
 # 'e', the exponent's sign, exponent digits.
@@ -208,6 +209,7 @@ _match_digits = cast(_AlwaysMatch, re.compile(r"[0-9]*").match)
 _match_number = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?").match
 
 _WS: Final = " \t\n\r"
+_NUMBER_START: Final = "-0123456789"
 _HEX: Final = frozenset("0123456789abcdefABCDEF")
 _SIMPLE_ESCAPES: Final = {
     '"': '"',
@@ -226,6 +228,28 @@ _LITERALS: Final[dict[str, tuple[str, Any]]] = {
 }
 
 
+class _TopLevelString:
+    """The container of a top-level string being read: its item is the parser's value.
+
+    A string value is extended in place in its container (see :meth:`PartialJSONParser.feed`);
+    at the top level that "container" is the parser's ``value`` attribute, and ``_root`` is
+    kept equal to it.
+    """
+
+    __slots__ = ("_parser",)
+
+    def __init__(self, parser: PartialJSONParser) -> None:
+        self._parser = parser
+
+    def __getitem__(self, key: object) -> Any:
+        return self._parser.value
+
+    def __setitem__(self, key: object, value: Any) -> None:
+        parser = self._parser
+        parser.value = value
+        parser._root[0] = value
+
+
 class PartialJSONParser:
     """Parse one JSON document fed in chunks, exposing the value read so far.
 
@@ -233,147 +257,107 @@ class PartialJSONParser:
     A parser reads one document; make a new one for the next.
     """
 
-    __slots__ = (
-        "_after",
-        "_error",
-        "_esc",
-        "_handlers",
-        "_is_key",
-        "_keys",
-        "_literal",
-        "_literal_i",
-        "_num_parts",
-        "_num_start",
-        "_num_state",
-        "_offset",
-        "_parts",
-        "_root",
-        "_stack",
-        "_state",
-        "_str_container",
-        "_str_key",
-        "_watched",
-    )
+    __slots__ = {
+        "value": "The value read so far: a live structure that later chunks extend (see the "
+        "module documentation). :data:`MISSING` until something of the top-level value is "
+        "known. A plain attribute, kept up to date by :meth:`feed`: read it, do not assign it.",
+        "_after": "the state once the value being read is complete",
+        "_error": "the error raised, raised again by later calls",
+        "_esc": "the escape read so far, after its backslash",
+        "_is_key": "the string being read, or its escape, is a key",
+        "_key_parts": "the pieces of the key being read",
+        "_keys": "per open container: the key of the member being read",
+        "_literal": "the literal being read",
+        "_literal_i": "how many of its characters have been read",
+        "_num_parts": "the text of the number being read, as pieces",
+        "_num_start": "the number's offset in the whole input",
+        "_num_state": "where in the number grammar it is",
+        "_offset": "characters fed before the current chunk; in _STRING, see _slen",
+        "_parts": "decoded pieces of the string value being read, not yet in it",
+        "_root": "holds the top-level value, so that it is put like an array item",
+        "_sc": "the container of the string value being read",
+        "_sk": "its key or index in that container",
+        "_slen": "in _STRING, the input read is _offset + len(string value) - _slen",
+        "_stack": "the open containers, innermost last, _root first",
+        "_state": "what the next character may be: one of the _STATES",
+    }
+
+    value: Any
 
     def __init__(self) -> None:
+        self.value = MISSING
         self._state = _VALUE
-        self._after = _DONE  # the state once the value being read is complete
-        self._root: list[Any] = []  # holds the top-level value, so it is put like an array item
-        self._stack: list[Any] = [self._root]  # the open containers, innermost last
-        self._keys: list[str] = [""]  # per container: the key of the member being read
-        self._parts: list[str] = []  # decoded pieces of the current string not yet in the value
-        self._str_container: Any = self._root  # where the string value being read is
-        self._str_key: str | int = -1
-        self._watched = False  # the value string being read has been read: extend it eagerly
+        self._after = _DONE
+        self._root: list[Any] = []
+        self._stack: list[Any] = [self._root]
+        self._keys: list[str] = [""]
+        self._parts: list[str] = []
+        self._key_parts: list[str] = []
+        self._sc: Any = self._root
+        self._sk: Any = -1
+        self._slen = 0
         self._is_key = False
-        self._esc = ""  # the escape read so far, after its backslash
+        self._esc = ""
         self._literal = ""
         self._literal_i = 0
         self._num_parts: list[str] = []
         self._num_state = _N_START
         self._num_start = 0
-        self._offset = 0  # characters fed before the current chunk
+        self._offset = 0
         self._error: PartialJSONError | None = None
-        self._handlers: tuple[Callable[[str, int], int], ...] = (
-            self._on_value,
-            self._on_value,
-            self._on_key,
-            self._on_key,
-            self._on_colon,
-            self._on_after_item,
-            self._on_after_member,
-            self._on_string,
-            self._on_escape,
-            self._on_number,
-            self._on_literal,
-            self._on_done,
-        )
 
     def feed(self, chunk: str) -> None:
         """Read the next piece of the input; raises :class:`PartialJSONError` if it is invalid."""
-        state = self._state
-        # Fast paths for the middle of a long string, where a streamed argument spends its time:
-        # plain characters, else characters and escapes that json's C decoder takes in one call.
-        if state == _STRING and '"' not in chunk and "\\" not in chunk and chunk.isprintable():
-            parts = self._parts
-            if self._watched and not parts:
-                container = self._str_container
-                key = self._str_key
+        if self._state == _STRING:
+            # The middle of a long string value, where a streamed argument spends its time. The
+            # chunk is appended in place (nothing else refers to s once its container lets go of
+            # it). The offset is not updated: the string's length keeps count (see _slen).
+            if '"' not in chunk and "\\" not in chunk and chunk.isprintable():
+                container = self._sc
+                key = self._sk
                 s = container[key]
                 container[key] = None
-                s += chunk  # in place in CPython: nothing else refers to s now
+                s += chunk
                 container[key] = s
-            else:
-                parts.append(chunk)
-            self._offset += len(chunk)
-            return
-        pos = 0
-        if (state == _STRING or (state == _ESCAPE and not self._esc)) and chunk:
-            pos = self._scan_string(chunk)
-        elif state == _ERROR:
+                return
+            # Escapes or the closing quote: json's C decoder reads the chunk. A backslash at the
+            # end, an invalid or cut escape, a control character and a high surrogate that may
+            # pair with the next chunk are left to the state machine.
+            if chunk[-1] != "\\":
+                try:
+                    decoded, end = _scanstring(chunk + '"', 0)
+                except ValueError:
+                    pass
+                else:
+                    n = len(chunk)
+                    if end > n:  # the string goes on
+                        if "\\u" not in chunk or not "\ud800" <= decoded[-1] <= "\udbff":
+                            container = self._sc
+                            key = self._sk
+                            s = container[key]
+                            container[key] = None
+                            s += decoded
+                            container[key] = s
+                            self._slen += len(decoded) - n
+                            return
+                    else:  # it ends at end - 1
+                        container = self._sc
+                        key = self._sk
+                        s = container[key]
+                        self._offset += len(s) - self._slen
+                        container[key] = None
+                        s += decoded
+                        container[key] = s
+                        after = self._after
+                        if after == _DONE:
+                            self._sc = self._root  # let go of the _TopLevelString
+                        self._state = after
+                        self._run(chunk, end)
+                        return
+            self._offset += len(self._sc[self._sk]) - self._slen
+        elif self._state == _ERROR:
             self._raise_again()
-        handlers = self._handlers
-        n = len(chunk)
-        while pos < n:
-            pos = handlers[self._state](chunk, pos)
-        self._offset += n
-
-    def _scan_string(self, chunk: str) -> int:
-        """Take string content from the start of ``chunk`` with json's C decoder.
-
-        Returns where the general path goes on: ``len(chunk)`` if all of it was string content,
-        the position after the closing quote, or 0 to leave all of it to the general path (an
-        escape cut short or invalid, a control character, or a high surrogate at the end that
-        may pair with the next chunk).
-        """
-        shift = 0 if self._state == _STRING else 1  # 1: the backslash read last time
-        text = "\\" + chunk if shift else chunk
-        backslash_pending = text[-1] == "\\" and (len(text) - len(text.rstrip("\\"))) & 1
-        if backslash_pending:
-            text = text[:-1]  # it escapes the first character of the next chunk
-            if not text:
-                self._state = _ESCAPE
-                self._esc = ""
-                return len(chunk)
-        try:
-            decoded, end = _scanstring(text + '"', 0)
-        except ValueError:
-            return 0
-        if end <= len(text):  # the string ends in this chunk
-            self._extend(decoded)
-            self._end_string()
-            return end - shift
-        if decoded[-1] >= "\ud800" and decoded[-1] <= "\udbff":
-            return 0
-        parts = self._parts
-        if self._watched and not parts:  # as _extend(decoded), inlined: this path is hot
-            container = self._str_container
-            key = self._str_key
-            s = container[key]
-            container[key] = None
-            s += decoded
-            container[key] = s
-        else:
-            parts.append(decoded)
-        if backslash_pending:
-            self._state = _ESCAPE
-            self._esc = ""
-        else:
-            self._state = _STRING
-        return len(chunk)
-
-    @property
-    def value(self) -> Any:
-        """The value read so far: a live structure that later chunks extend (see the module doc).
-
-        :data:`MISSING` until something of the top-level value is known.
-        """
-        parts = self._parts
-        if parts and not self._is_key:
-            self._flush_string()
-            self._watched = True
-        root = self._root
-        return root[0] if root else MISSING
+        self._run(chunk, 0)
 
     @property
     def done(self) -> bool:
@@ -387,7 +371,9 @@ class PartialJSONParser:
         the end of the input, if the document is incomplete or empty. Calling it again returns
         the same value; whitespace may still be fed after it, anything else is extra data.
         """
-        if self._state == _NUMBER and self._after == _DONE:
+        if self._state == _STRING:
+            self._offset += len(self._sc[self._sk]) - self._slen
+        elif self._state == _NUMBER and self._after == _DONE:
             if self._num_state in _N_ACCEPTING:
                 self._finish_number("")
             else:
@@ -428,74 +414,252 @@ class PartialJSONParser:
         if depth < len(stack) - 1:
             return len(container) - 1 if type(container) is list else self._keys[depth]
         state = self._state
+        in_string = state == _STRING or (state == _ESCAPE and not self._is_key)
         if type(container) is list:
-            in_string = state in (_STRING, _ESCAPE)
-            return len(container) - 1 if in_string and not self._is_key else None
-        if state in (_COLON, _VALUE, _NUMBER, _LITERAL) or (
-            state in (_STRING, _ESCAPE) and not self._is_key
-        ):
+            return len(container) - 1 if in_string else None
+        if in_string or state in (_COLON, _VALUE, _NUMBER, _LITERAL):
             return self._keys[depth]
         return None
+
+    # --- the state machine -------------------------------------------------------------------
+
+    def _run(self, text: str, pos: int) -> None:
+        """Read ``text[pos:]``, the rest of the chunk ``text``, from ``self._state``.
+
+        Structural tokens are handled here, with the state, the stack and the innermost
+        container in local variables; the rarer states have handlers of their own, which find
+        ``self._state`` up to date and set it. ``self._after`` is kept up to date.
+        """
+        n = len(text)
+        state = self._state
+        stack = self._stack
+        keys = self._keys
+        top = stack[-1]
+        after = self._after
+        while pos < n:
+            c = text[pos]
+            if state <= _VALUE_OR_CLOSE:
+                if c == '"':
+                    pos += 1
+                    end = _match_str_run(text, pos).end()
+                    value: Any = text[pos:end]
+                    if end < n and text[end] == '"':  # the whole string: put it as any value
+                        pos = end + 1
+                    else:  # put what there is, and extend it in place from now on
+                        pos = end
+                        if after == _AFTER_MEMBER:
+                            key = keys[-1]
+                            top[key] = value
+                            self._sc = top
+                            self._sk = key
+                        elif after == _AFTER_ITEM:
+                            top.append(value)
+                            self._sc = top
+                            self._sk = -1
+                        else:
+                            self._put(value)
+                            self._sc = _TopLevelString(self)
+                            self._sk = 0
+                        self._is_key = False
+                        state = _STRING
+                        continue
+                elif c in _NUMBER_START:
+                    m = _match_number(text, pos)
+                    if m is None or (end := m.end()) == n or text[end] in ".eE":
+                        # Not complete (or invalid): the number grammar, digit by digit.
+                        self._num_start = self._offset + pos
+                        self._num_state = _N_START
+                        state = _NUMBER
+                        continue
+                    if m.lastindex is None:
+                        value = self._int(m.group(), pos)
+                    else:
+                        value = float(m.group())
+                    pos = end
+                elif c == "{" or c == "[":
+                    value = {} if c == "{" else []
+                    if after == _AFTER_MEMBER:
+                        top[keys[-1]] = value
+                    elif after == _AFTER_ITEM:
+                        top.append(value)
+                    else:
+                        self._put(value)
+                    stack.append(value)
+                    keys.append("")
+                    top = value
+                    if c == "{":
+                        after = self._after = _AFTER_MEMBER
+                        state = _KEY_OR_CLOSE
+                    else:
+                        after = self._after = _AFTER_ITEM
+                        state = _VALUE_OR_CLOSE
+                    pos += 1
+                    continue
+                elif c in _WS:
+                    pos = _match_ws(text, pos).end()
+                    continue
+                elif c in _LITERALS:
+                    word, value = _LITERALS[c]
+                    if not text.startswith(word, pos):
+                        self._literal = word
+                        self._literal_i = 1
+                        state = _LITERAL
+                        pos += 1
+                        continue
+                    pos += len(word)
+                elif c == "]" and state == _VALUE_OR_CLOSE:
+                    state = _AFTER_ITEM  # closed below
+                    continue
+                elif c in "NI":
+                    self._fail(pos, "NaN and Infinity are not JSON")
+                else:
+                    self._fail(pos, "expected a value")
+                # A complete scalar: put it in its container.
+                if after == _AFTER_MEMBER:
+                    top[keys[-1]] = value
+                elif after == _AFTER_ITEM:
+                    top.append(value)
+                else:
+                    self._put(value)
+                state = after
+            elif state <= _KEY_OR_CLOSE:
+                if c == '"':
+                    pos += 1
+                    end = _match_str_run(text, pos).end()
+                    if end < n and text[end] == '"':
+                        keys[-1] = text[pos:end]
+                        pos = end + 1
+                        if pos < n and text[pos] == ":":  # and the usual ': ' at once
+                            pos += 1
+                            if pos < n and text[pos] == " ":
+                                pos += 1
+                            state = _VALUE
+                        else:
+                            state = _COLON
+                    else:
+                        if end > pos:
+                            self._key_parts.append(text[pos:end])
+                        pos = end
+                        self._is_key = True
+                        state = _KEY_STRING
+                elif c in _WS:
+                    pos = _match_ws(text, pos).end()
+                elif c == "}" and state == _KEY_OR_CLOSE:
+                    state = _AFTER_MEMBER  # closed below
+                elif state == _KEY_OR_CLOSE:
+                    self._fail(pos, "expected '\"' or '}'")
+                else:
+                    self._fail(pos, "expected '\"'")
+            elif state <= _AFTER_ITEM:
+                if c == ",":
+                    pos += 1
+                    if pos < n and text[pos] == " ":
+                        pos += 1
+                    state = _KEY if state == _AFTER_MEMBER else _VALUE
+                elif c == ("}" if state == _AFTER_MEMBER else "]"):
+                    stack.pop()
+                    keys.pop()
+                    top = stack[-1]
+                    if len(stack) == 1:
+                        after = _DONE
+                    elif type(top) is list:
+                        after = _AFTER_ITEM
+                    else:
+                        after = _AFTER_MEMBER
+                    self._after = state = after
+                    pos += 1
+                elif c in _WS:
+                    pos = _match_ws(text, pos).end()
+                elif state == _AFTER_MEMBER:
+                    self._fail(pos, "expected ',' or '}'")
+                else:
+                    self._fail(pos, "expected ',' or ']'")
+            elif state == _KEY_STRING:
+                end = _match_str_run(text, pos).end()
+                if end < n and text[end] == '"':  # the usual end of a key cut by the chunks
+                    parts = self._key_parts
+                    parts.append(text[pos:end])
+                    keys[-1] = "".join(parts)
+                    parts.clear()
+                    pos = end + 1
+                    if pos < n and text[pos] == ":":
+                        pos += 1
+                        if pos < n and text[pos] == " ":
+                            pos += 1
+                        state = _VALUE
+                    else:
+                        state = _COLON
+                else:  # an escape, a control character or the end of the chunk
+                    self._state = state
+                    pos = self._on_string(text, pos)
+                    state = self._state
+            elif state == _COLON:
+                if c == ":":
+                    pos += 1
+                    if pos < n and text[pos] == " ":
+                        pos += 1
+                    state = _VALUE
+                elif c in _WS:
+                    pos = _match_ws(text, pos).end()
+                else:
+                    self._fail(pos, "expected ':'")
+            else:
+                self._state = state
+                if state <= _STRING:
+                    pos = self._on_string(text, pos)
+                elif state == _NUMBER:
+                    pos = self._on_number(text, pos)
+                elif state == _ESCAPE:
+                    pos = self._on_escape(text, pos)
+                elif state == _LITERAL:
+                    pos = self._on_literal(text, pos)
+                else:
+                    pos = self._on_done(text, pos)
+                state = self._state
+        self._state = state
+        self._offset += n
+        if self._parts:
+            self._flush_string()
+        if state == _STRING:
+            self._slen = len(self._sc[self._sk])
 
     # --- building the value -------------------------------------------------------------
 
     def _put(self, value: Any) -> None:
-        if self._after == _AFTER_MEMBER:
+        after = self._after
+        if after == _AFTER_MEMBER:
             self._stack[-1][self._keys[-1]] = value
-        else:
+        elif after == _AFTER_ITEM:
             self._stack[-1].append(value)
-
-    def _push(self, container: list[Any] | dict[str, Any]) -> None:
-        self._put(container)
-        self._stack.append(container)
-        self._keys.append("")
-        self._after = _AFTER_ITEM if type(container) is list else _AFTER_MEMBER
-
-    def _pop(self) -> None:
-        stack = self._stack
-        stack.pop()
-        self._keys.pop()
-        if len(stack) == 1:
-            self._after = _DONE
         else:
-            self._after = _AFTER_ITEM if type(stack[-1]) is list else _AFTER_MEMBER
-        self._state = self._after
-
-    def _extend(self, text: str) -> None:
-        """Add decoded text to the string being read: at once if the caller watches it."""
-        parts = self._parts
-        if self._watched and not parts:
-            container = self._str_container
-            key = self._str_key
-            s = container[key]
-            container[key] = None
-            s += text
-            container[key] = s
-        else:
-            parts.append(text)
+            self._root.append(value)
+            self.value = value
 
     def _flush_string(self) -> None:
-        """Append the pending pieces to the string being read, in its parent container."""
+        """Append the pending pieces to the string value being read, in its container."""
         parts = self._parts
         tail = "".join(parts)
         parts.clear()
-        container = self._str_container
-        key = self._str_key
+        container = self._sc
+        key = self._sk
         s = container[key]
         container[key] = None
         s += tail  # in place in CPython: nothing else refers to s now
         container[key] = s
 
     def _end_string(self) -> None:
-        parts = self._parts
         if self._is_key:
+            parts = self._key_parts
             self._keys[-1] = "".join(parts)
             parts.clear()
             self._state = _COLON
         else:
-            if parts:
+            if self._parts:
                 self._flush_string()
-            self._state = self._after
+            after = self._after
+            if after == _DONE:
+                self._sc = self._root  # let go of the _TopLevelString
+            self._state = after
 
     def _finish_number(self, tail: str) -> None:
         parts = self._num_parts
@@ -518,6 +682,8 @@ class PartialJSONParser:
 
     def _fail(self, pos: int, msg: str) -> NoReturn:
         """Raise at ``pos`` (in the current chunk) and stay failed."""
+        if self._parts:  # what was valid before the error stays in the value
+            self._flush_string()
         self._state = _ERROR
         self._error = PartialJSONError(msg, self._offset + pos)
         raise self._error
@@ -527,71 +693,7 @@ class PartialJSONParser:
         assert error is not None
         raise PartialJSONError(error.msg, error.pos)
 
-    # --- one handler per state: consume from text[pos], return where to go on -------------
-
-    def _on_value(self, text: str, pos: int) -> int:
-        c = text[pos]
-        if c == '"':
-            pos += 1
-            end = _match_str_run(text, pos).end()
-            if end < len(text) and text[end] == '"':
-                self._put(text[pos:end])
-                self._state = self._after
-                return end + 1
-            self._put("")
-            self._str_container = self._stack[-1]
-            self._str_key = self._keys[-1] if self._after == _AFTER_MEMBER else -1
-            if end > pos:
-                self._parts.append(text[pos:end])
-            self._is_key = False
-            self._watched = False
-            self._state = _STRING
-            return end
-        if c in _WS:
-            return _match_ws(text, pos).end()
-        if c in "-0123456789":
-            return self._start_number(text, pos)
-        if c == "{":
-            self._push({})
-            self._state = _KEY_OR_CLOSE
-            return pos + 1
-        if c == "[":
-            self._push([])
-            self._state = _VALUE_OR_CLOSE
-            return pos + 1
-        if c in _LITERALS:
-            word, value = _LITERALS[c]
-            if text.startswith(word, pos):
-                self._put(value)
-                self._state = self._after
-                return pos + len(word)
-            self._literal = word
-            self._literal_i = 1
-            self._state = _LITERAL
-            return pos + 1
-        if c == "]" and self._state == _VALUE_OR_CLOSE:
-            self._pop()
-            return pos + 1
-        if c in "NI":
-            self._fail(pos, "NaN and Infinity are not JSON")
-        self._fail(pos, "expected a value")
-
-    def _start_number(self, text: str, pos: int) -> int:
-        m = _match_number(text, pos)
-        if m is not None:
-            end = m.end()
-            if end < len(text) and text[end] not in ".eE":
-                # Complete: nothing after it can extend it.
-                if m.lastindex is None:
-                    self._put(self._int(m.group(), pos))
-                else:
-                    self._put(float(m.group()))
-                self._state = self._after
-                return end
-        self._num_start = self._offset + pos
-        self._num_state = _N_START
-        self._state = _NUMBER
-        return pos
+    # --- handlers of the rarer states: consume from text[pos], return where to go on ------
 
     def _on_number(self, text: str, pos: int) -> int:
         """Follow the number grammar; digit runs are consumed in one step."""
@@ -644,70 +746,9 @@ class PartialJSONParser:
         self._state = self._after
         return pos
 
-    def _on_key(self, text: str, pos: int) -> int:
-        c = text[pos]
-        if c == '"':
-            pos += 1
-            end = _match_str_run(text, pos).end()
-            n = len(text)
-            if end < n and text[end] == '"':
-                self._keys[-1] = text[pos:end]
-                end += 1
-                if end < n and text[end] == ":":  # and the usual ': ' at once
-                    self._state = _VALUE
-                    end += 1
-                    return end + 1 if end < n and text[end] == " " else end
-                self._state = _COLON
-                return end
-            if end > pos:
-                self._parts.append(text[pos:end])
-            self._is_key = True
-            self._watched = False
-            self._state = _STRING
-            return end
-        if c in _WS:
-            return _match_ws(text, pos).end()
-        if c == "}" and self._state == _KEY_OR_CLOSE:
-            self._pop()
-            return pos + 1
-        self._fail(pos, "expected '\"' or '}'" if self._state == _KEY_OR_CLOSE else "expected '\"'")
-
-    def _on_colon(self, text: str, pos: int) -> int:
-        c = text[pos]
-        if c == ":":
-            self._state = _VALUE
-            return pos + 2 if text[pos + 1 : pos + 2] == " " else pos + 1
-        if c in _WS:
-            return _match_ws(text, pos).end()
-        self._fail(pos, "expected ':'")
-
-    def _on_after_item(self, text: str, pos: int) -> int:
-        c = text[pos]
-        if c == ",":
-            self._state = _VALUE
-            return pos + 2 if text[pos + 1 : pos + 2] == " " else pos + 1
-        if c == "]":
-            self._pop()
-            return pos + 1
-        if c in _WS:
-            return _match_ws(text, pos).end()
-        self._fail(pos, "expected ',' or ']'")
-
-    def _on_after_member(self, text: str, pos: int) -> int:
-        c = text[pos]
-        if c == ",":
-            self._state = _KEY
-            return pos + 2 if text[pos + 1 : pos + 2] == " " else pos + 1
-        if c == "}":
-            self._pop()
-            return pos + 1
-        if c in _WS:
-            return _match_ws(text, pos).end()
-        self._fail(pos, "expected ',' or '}'")
-
     def _on_string(self, text: str, pos: int) -> int:
         n = len(text)
-        parts = self._parts
+        parts = self._key_parts if self._is_key else self._parts
         while True:
             end = _match_str_run(text, pos).end()
             if end != pos:
@@ -736,7 +777,8 @@ class PartialJSONParser:
         """
         n = len(text)
         esc = self._esc
-        emit = self._parts.append
+        emit = (self._key_parts if self._is_key else self._parts).append
+        string_state = _KEY_STRING if self._is_key else _STRING
         while pos < n:
             c = text[pos]
             k = len(esc)
@@ -748,7 +790,7 @@ class PartialJSONParser:
                 if c not in _SIMPLE_ESCAPES:
                     self._fail(pos, "invalid escape")
                 emit(_SIMPLE_ESCAPES[c])
-                self._state = _STRING
+                self._state = string_state
                 return pos + 1
             if k == 5 or k == 6:  # after a high surrogate: is a low one coming?
                 if c == ("\\" if k == 5 else "u"):
@@ -757,7 +799,7 @@ class PartialJSONParser:
                     continue
                 emit(chr(int(esc[1:5], 16)))
                 if k == 5:
-                    self._state = _STRING
+                    self._state = string_state
                     return pos
                 esc = ""  # the backslash read starts an escape of its own
                 continue
@@ -769,19 +811,19 @@ class PartialJSONParser:
                 code = int(esc[1:], 16)
                 if not 0xD800 <= code <= 0xDBFF:
                     emit(chr(code))
-                    self._state = _STRING
+                    self._state = string_state
                     return pos
             elif k == 10:
                 high = int(esc[1:5], 16)
                 low = int(esc[7:], 16)
                 if 0xDC00 <= low <= 0xDFFF:
                     emit(chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)))
-                    self._state = _STRING
+                    self._state = string_state
                     return pos
                 emit(chr(high))
                 if not 0xD800 <= low <= 0xDBFF:
                     emit(chr(low))
-                    self._state = _STRING
+                    self._state = string_state
                     return pos
                 esc = "u" + esc[7:]  # another high surrogate: look ahead again
         self._esc = esc

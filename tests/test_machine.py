@@ -15,7 +15,9 @@ from agentools import History, ModelProtocolError, UsageError
 from agentools._machine import (
     CHUNK,
     COMPLETION,
+    DECISION,
     NEED_INPUT,
+    RETRY,
     START,
     STREAM_END,
     TOOL_RESULT,
@@ -32,7 +34,7 @@ from agentools.calls import ToolResult
 from agentools.events import Event, TextDelta, ToolCallDelta
 from agentools.testing import Chunking, ToolCallSpec, Turn, render_chunks, render_completion
 
-ALL_INPUTS = (START, CHUNK, STREAM_END, COMPLETION, TOOL_RESULT)
+ALL_INPUTS = (START, CHUNK, STREAM_END, COMPLETION, TOOL_RESULT, DECISION, RETRY)
 
 
 def chunks_of(turn: Turn, **kwargs: Any) -> list[ChatCompletionChunk]:
@@ -71,14 +73,18 @@ def stream_turn(machine: Machine, turn: Turn) -> list[Any]:
 
 def machine_in(state: State) -> Machine:
     if state is State.IDLE:
-        return Machine(Settings(model="m"), History())
-    machine = started()
+        return Machine(Settings(model="m", stream_retries=1), History())
+    machine = started(stream_retries=1)
     if state is State.STREAMING:
         machine.receive_chunk(chunks_of(Turn(text="hi"))[0])
     elif state is State.RUNNING_TOOLS:
         stream_turn(machine, Turn(tool_calls=[ToolCallSpec(name="f", id="call_0")]))
     elif state is State.DONE:
         stream_turn(machine, Turn(text="hi"))
+    elif state is State.DECIDING:
+        for chunk in chunks_of(Turn(text="hi", finish_reason="length")):
+            machine.receive_chunk(chunk)
+        machine.receive_stream_end()
     elif state is State.ERROR:
         with pytest.raises(UsageError):
             machine.start("again")
@@ -95,8 +101,12 @@ def feed(machine: Machine, given: _Input) -> None:
         machine.receive_stream_end()
     elif given is COMPLETION:
         machine.receive_completion(completion_of(Turn(text="hi")))
-    else:
+    elif given is TOOL_RESULT:
         machine.receive_tool_result(ToolResult(call_id="call_0", content="ok"))
+    elif given is DECISION:
+        machine.decide("keep")
+    else:
+        machine.retry(ConnectionError("dropped"))
 
 
 @pytest.mark.parametrize("state", list(State))

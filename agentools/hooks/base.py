@@ -52,13 +52,30 @@ class Hooks:
         call go on; the preview keeps receiving snapshots."""
 
     def on_refusal(self, text: str) -> Any:
-        """The model refused to answer; ``text`` is its refusal."""
+        """The model refused to answer; ``text`` is its refusal. The refusal is kept in the
+        history (as the API gives it) and ``run``/``arun`` return its text."""
 
     def on_max_tokens(self, message: AssistantMessage) -> Any:
         """The model stopped at its output token limit (``finish_reason == "length"``).
 
-        ``message`` is what it wrote; its text is kept as the answer and any tool calls in it are
-        not run (each is answered in the history with a message saying it was cut off)."""
+        ``message`` is what it wrote. Tool calls in it are never run (each is answered in the
+        history with a message saying it was cut off). Return what happens next:
+
+        - ``None`` or ``"keep"`` (the default): the truncated text is the answer;
+        - ``"continue"``: the message is kept, a user message asks the model to continue
+          (``CONTINUE_PROMPT``) and the answer is the texts joined; each continuation is a model
+          call, bounded by ``max_turns``;
+        - ``"raise"``: the run raises ``MaxTokensExceeded``; the message is not kept.
+        """
+
+    def on_content_filter(self, message: AssistantMessage) -> Any:
+        """The provider's content filter stopped the answer (``finish_reason ==
+        "content_filter"``); ``message`` is what was written before. The run then raises
+        ``ContentFilterError`` and nothing of this answer is kept in the history."""
+
+    def on_retry(self, attempt: int, error: BaseException) -> Any:
+        """A model call broke (``error``) and is made again, attempt ``attempt`` of
+        ``stream_retries``: discard the partial text and tool calls shown so far."""
 
     def on_usage(self, usage: Usage, total: Usage) -> Any:
         """Token usage of one model call and the running total for this run."""
