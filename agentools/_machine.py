@@ -36,6 +36,7 @@ from ._errors import (
     ContentFilterError,
     MaxTokensExceeded,
     MaxTurnsExceeded,
+    ModelProtocolError,
     ToolErrorsExceeded,
     UsageError,
 )
@@ -280,13 +281,22 @@ class Machine:
 
     def _on_chunk(self, chunk: ChatCompletionChunk) -> None:
         self.state = State.STREAMING
-        self._accumulator.add(chunk, self._events.append)
+        try:
+            self._accumulator.add(chunk, self._events.append)
+        except (AttributeError, TypeError, ValueError) as error:
+            # The SDK builds stream chunks without validating them: a server's malformed chunk
+            # reaches us as missing or mistyped fields.
+            raise ModelProtocolError(f"malformed chunk: {error!r}") from error
 
     def _on_stream_end(self, _: None) -> None:
         self._answered(self._accumulator.finish())
 
     def _on_completion(self, completion: ChatCompletion) -> None:
-        self._answered(message_from_completion(completion))
+        try:
+            answer = message_from_completion(completion)
+        except (AttributeError, TypeError, ValueError) as error:
+            raise ModelProtocolError(f"malformed completion: {error!r}") from error
+        self._answered(answer)
 
     def _on_decision(self, decision: object) -> None:
         if decision not in MAX_TOKENS_DECISIONS:

@@ -13,7 +13,7 @@ import attrs
 import openai
 import pytest
 
-from agentools import Hooks, function_tool
+from agentools import FunctionTool, Hooks, function_tool
 from agentools.hooks import RecordingHooks
 from agentools.streaming import ArgumentStream, ArgumentStreamClosed, Snapshot
 from agentools.testing import Chunking, DropAfter, FakeOpenAIServer, ToolCallSpec, Turn
@@ -52,6 +52,24 @@ def write_turn(**kwargs: Any) -> Turn:
 class WriteFile:
     path: str
     content: str
+
+
+def closing_writer(outcome: list[str]) -> FunctionTool[..., str]:
+    """A streaming tool that records how its argument stream ended."""
+
+    @function_tool
+    def write_file(args: ArgumentStream[WriteFile]) -> str:
+        """Writes a file."""
+        try:
+            for _ in args:
+                pass
+        except ArgumentStreamClosed as closed:
+            outcome.append(closed.reason)
+            raise
+        outcome.append("complete")
+        return "written"
+
+    return write_file
 
 
 def test_preview_sees_growing_arguments_then_the_final_ones(
@@ -244,18 +262,7 @@ def test_streaming_tool_is_told_when_the_arguments_are_cut(
     server: FakeOpenAIServer, bot: Bot, runner: Runner, stream: bool
 ) -> None:
     outcome: list[str] = []
-
-    @function_tool
-    def write_file(args: ArgumentStream[WriteFile]) -> str:
-        """Writes a file."""
-        try:
-            for _ in args:
-                pass
-        except ArgumentStreamClosed as closed:
-            outcome.append(closed.reason)
-            raise
-        outcome.append("complete")
-        return "written"
+    write_file = closing_writer(outcome)
 
     server.add(write_turn(finish_reason="length"))
     hooks = RecordingHooks()
@@ -272,17 +279,7 @@ def test_streaming_tool_is_told_when_the_arguments_do_not_fit(
     server: FakeOpenAIServer, bot: Bot, runner: Runner, stream: bool
 ) -> None:
     outcome: list[str] = []
-
-    @function_tool
-    def write_file(args: ArgumentStream[WriteFile]) -> str:
-        """Writes a file."""
-        try:
-            for _ in args:
-                pass
-        except ArgumentStreamClosed as closed:
-            outcome.append(closed.reason)
-            raise
-        return "written"
+    write_file = closing_writer(outcome)
 
     server.add(
         Turn(tool_calls=[ToolCallSpec(name="write_file", arguments={"path": "x"})]),
@@ -302,16 +299,7 @@ def test_a_dropped_stream_closes_streaming_tools_and_previews(
     outcome: list[str] = []
     preview_ended = threading.Event()
 
-    @function_tool
-    def write_file(args: ArgumentStream[WriteFile]) -> str:
-        """Writes a file."""
-        try:
-            for _ in args:
-                pass
-        except ArgumentStreamClosed as closed:
-            outcome.append(closed.reason)
-            raise
-        return "written"
+    write_file = closing_writer(outcome)
 
     @function_tool
     def other(path: str, content: str) -> str:
@@ -408,16 +396,7 @@ def test_a_run_stopped_mid_stream_closes_the_streaming_tool(
             if len(call.arguments) > 30:
                 raise Stop
 
-    @function_tool
-    def write_file(args: ArgumentStream[WriteFile]) -> str:
-        """Writes a file."""
-        try:
-            for _ in args:
-                pass
-        except ArgumentStreamClosed as closed:
-            outcome.append(closed.reason)
-            raise
-        return "written"
+    write_file = closing_writer(outcome)
 
     server.add(write_turn(), Turn(text="fine"))
     assistant = bot(tools=[write_file], hooks=Stopper())
