@@ -9,7 +9,9 @@ caller's.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator
@@ -17,7 +19,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from functools import partial
 from typing import Any, TypeVar
 
-from openai import APIConnectionError, OpenAI
+from openai import APIConnectionError, OpenAI, Stream
+from openai.types.chat import ChatCompletionChunk
 
 from ._errors import RunCancelled, malformed
 from ._feeds import ArgumentFeeds, Consumer
@@ -82,8 +85,7 @@ def _stream(
     machine: Machine, client: OpenAI, step: CallModel, feeds: ArgumentFeeds, cancel: CancelToken
 ) -> Iterator[Event]:
     with client.chat.completions.create(**step.request) as stream:
-        # Closing the response from the cancelling thread ends a read that waits for a chunk.
-        forget = cancel.on_cancel(stream.close)
+        forget = cancel.on_cancel(partial(_interrupt, stream))
         try:
             for chunk in stream:
                 machine.receive_chunk(chunk)
@@ -91,6 +93,17 @@ def _stream(
         finally:
             forget()
     machine.receive_stream_end()
+
+
+def _interrupt(stream: Stream[ChatCompletionChunk]) -> None:
+    """Wake the runner's thread from a read that waits for the next chunk (called from the
+    cancelling thread). Shutting the socket down makes that read fail at once; the runner's own
+    ``with`` block then closes the response in its own thread."""
+    network = stream.response.extensions.get("network_stream")
+    connection = network.get_extra_info("socket") if network is not None else None
+    if isinstance(connection, socket.socket):
+        with contextlib.suppress(OSError):
+            connection.shutdown(socket.SHUT_RDWR)
 
 
 def _drain(machine: Machine, feeds: ArgumentFeeds) -> Iterator[Event]:
