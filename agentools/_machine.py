@@ -310,8 +310,7 @@ class Machine:
             self.state = State.DONE
             self._action = _Raise(MaxTokensExceeded(message))
         elif decision == "continue":
-            self.history.append(message)
-            self.history.extend(cut)
+            self._commit(message, cut)
             self.history.append(UserMessage(content=CONTINUE_PROMPT))
             self._continued = self._text
             self._call_model()
@@ -429,10 +428,15 @@ class Machine:
             self._failed_turns = 0
         self._call_model()
 
-    def _finish(self, message: AssistantMessage, answers: list[ToolMessage]) -> None:
+    def _commit(self, message: AssistantMessage, answers: list[ToolMessage]) -> None:
+        """Keep a message with the answers to its calls; an empty one is not a message the API
+        accepts, and says nothing."""
         if message.content or message.refusal or message.tool_calls:
             self.history.append(message)
             self.history.extend(answers)
+
+    def _finish(self, message: AssistantMessage, answers: list[ToolMessage]) -> None:
+        self._commit(message, answers)
         self.state = State.DONE
         self._events.append(ResponseEnd(text=self._text))
         self._action = Finished(text=self._text, usage=self._usage)
