@@ -20,6 +20,7 @@ from ._errors import (
     UsageError,
 )
 from ._schema import ArgumentsError, SchemaError
+from ._validate import MISSING_TOOL_RESULT, HistoryProblem, repair_history, validate_history
 from .assistant import Assistant
 from .calls import PartialToolCall, ToolCallRequest, ToolResult
 from .cancel import CancelToken
@@ -61,8 +62,10 @@ __all__ = [
     "FunctionTool",
     "History",
     "HistoryError",
+    "HistoryProblem",
     "Hooks",
     "MaxTurnsExceeded",
+    "MISSING_TOOL_RESULT",
     "MalformedArgumentsError",
     "MaxTokensExceeded",
     "Message",
@@ -87,4 +90,6 @@ __all__ = [
     "UsageError",
     "UserMessage",
     "function_tool",
+    "repair_history",
+    "validate_history",
 ]

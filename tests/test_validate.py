@@ -1,0 +1,782 @@
+"""validate_history and repair_history: the API's rules one by one, and repair always working."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from agentools import History
+from agentools._validate import (
+    MISSING_TOOL_RESULT,
+    HistoryProblem,
+    repair_history,
+    validate_history,
+)
+from agentools.messages import (
+    AssistantMessage,
+    DeveloperMessage,
+    Message,
+    SystemMessage,
+    ToolCall,
+    ToolMessage,
+    UserMessage,
+)
+
+
+def call(call_id: str, name: str = "get_weather", arguments: str = "{}") -> dict[str, Any]:
+    return {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
+
+
+def asks(*calls: Any, content: str | None = None) -> dict[str, Any]:
+    return {"role": "assistant", "content": content, "tool_calls": list(calls)}
+
+
+def answer(call_id: str, content: str = "sunny") -> dict[str, Any]:
+    return {"role": "tool", "tool_call_id": call_id, "content": content}
+
+
+def user(content: Any = "hello") -> dict[str, Any]:
+    return {"role": "user", "content": content}
+
+
+def says(content: str = "done") -> dict[str, Any]:
+    return {"role": "assistant", "content": content}
+
+
+def found(history: Any) -> list[tuple[int | None, str, str]]:
+    return [(problem.index, problem.code, problem.message) for problem in validate_history(history)]
+
+
+# --- valid histories --------------------------------------------------------------------------
+
+VALID = {
+    "empty": [],
+    "plain chat": [{"role": "system", "content": "Be brief."}, user(), says()],
+    "parallel calls answered out of order": [
+        user(),
+        asks(call("c1"), call("c2", "get_time"), call("c3")),
+        answer("c3"),
+        answer("c1"),
+        answer("c2", "noon"),
+        says("It is sunny at noon."),
+    ],
+    "tool calls with text, then text": [
+        user(),
+        asks(call("c1", arguments='{"city": "Paris"}'), content="Let me look."),
+        answer("c1"),
+        says(),
+        says("Anything else?"),
+    ],
+    "consecutive user messages and content parts": [
+        user(),
+        user([{"type": "text", "text": "look"}, {"type": "image_url", "image_url": {"url": "u"}}]),
+        user([]),
+    ],
+    "ends with a tool message": [user(), asks(call("c1")), answer("c1")],
+    "system and developer messages anywhere": [
+        user(),
+        {"role": "developer", "content": "Answer in French."},
+        asks(call("c1")),
+        answer("c1"),
+        {"role": "system", "content": "Be brief.", "name": "policy_v2"},
+        says(),
+    ],
+    "the same id in a later assistant message": [
+        asks(call("c1")),
+        answer("c1"),
+        asks(call("c1")),
+        answer("c1"),
+    ],
+    "tool_calls as a tuple": [{**says(), "tool_calls": (call("c1"),)}, answer("c1")],
+    "refusal only, empty content": [
+        {"role": "assistant", "refusal": "I can't help with that."},
+        says(""),
+    ],
+    "SDK dump with nulls": [
+        user(),
+        {
+            "role": "assistant",
+            "content": None,
+            "refusal": None,
+            "audio": None,
+            "function_call": None,
+            "tool_calls": [call("c1")],
+        },
+        {"role": "tool", "tool_call_id": "c1", "content": "x", "name": None},
+        {"role": "user", "content": "x", "name": None},
+    ],
+}
+
+
+@pytest.mark.parametrize("history", VALID.values(), ids=VALID.keys())
+def test_valid_histories_have_no_problems_and_repair_unchanged(history: list[Any]) -> None:
+    assert validate_history(history) == []
+    assert repair_history(history) == history
+    History.from_openai(history)
+
+
+# --- each rule ----------------------------------------------------------------------------------
+
+PROBLEMS = {
+    "unanswered tool call": (
+        [user(), asks(call("call_1"), call("call_2")), answer("call_2"), says()],
+        [
+            (
+                1,
+                "orphan-tool-call",
+                "message 1 (assistant): tool call 'call_1' (get_weather) has no tool message"
+                " answering it",
+            )
+        ],
+    ),
+    "unanswered tool call at the end": (
+        [user(), asks(call("call_1"))],
+        [
+            (
+                1,
+                "orphan-tool-call",
+                "message 1 (assistant): tool call 'call_1' (get_weather) has no tool message"
+                " answering it",
+            )
+        ],
+    ),
+    "answer after a user message": (
+        [asks(call("c1")), user(), answer("c1")],
+        [
+            (
+                0,
+                "orphan-tool-call",
+                "message 0 (assistant): tool call 'c1' (get_weather) has no tool message"
+                " answering it",
+            ),
+            (
+                2,
+                "tool-message-out-of-place",
+                "message 2 (tool): answers 'c1', but does not follow an assistant message with"
+                " tool_calls (it follows message 1 (user))",
+            ),
+        ],
+    ),
+    "system message between calls and answers": (
+        [asks(call("c1")), {"role": "system", "content": "x"}, answer("c1")],
+        [
+            (
+                0,
+                "orphan-tool-call",
+                "message 0 (assistant): tool call 'c1' (get_weather) has no tool message"
+                " answering it",
+            ),
+            (
+                2,
+                "tool-message-out-of-place",
+                "message 2 (tool): answers 'c1', but does not follow an assistant message with"
+                " tool_calls (it follows message 1 (system))",
+            ),
+        ],
+    ),
+    "tool message first": (
+        [answer("c1")],
+        [
+            (
+                0,
+                "tool-message-out-of-place",
+                "message 0 (tool): answers 'c1', but does not follow an assistant message with"
+                " tool_calls (no other message comes before it)",
+            )
+        ],
+    ),
+    "answer to another call": (
+        [asks(call("c1")), answer("c1"), answer("c9")],
+        [
+            (
+                2,
+                "orphan-tool-message",
+                "message 2 (tool): answers 'c9', which is not a tool call of message 0"
+                " (the assistant message it follows)",
+            )
+        ],
+    ),
+    "answer to a call of an earlier block": (
+        [asks(call("c1")), answer("c1"), asks(call("c2")), answer("c2"), answer("c1")],
+        [
+            (
+                4,
+                "orphan-tool-message",
+                "message 4 (tool): answers 'c1', which is not a tool call of message 2"
+                " (the assistant message it follows)",
+            )
+        ],
+    ),
+    "answered twice": (
+        [asks(call("c1")), answer("c1"), answer("c1", "again")],
+        [
+            (
+                2,
+                "duplicate-tool-answer",
+                "message 2 (tool): answers 'c1', which message 1 already answered",
+            )
+        ],
+    ),
+    "duplicate tool call id": (
+        [asks(call("c1"), call("c1", "get_time")), answer("c1"), answer("c1")],
+        [
+            (
+                0,
+                "duplicate-tool-call-id",
+                "message 0 (assistant): tool call id 'c1' is used by several calls",
+            )
+        ],
+    ),
+    "arguments not JSON": (
+        [asks(call("c1", arguments='{"city": "Par')), answer("c1")],
+        [
+            (
+                0,
+                "arguments-not-json",
+                "message 0 (assistant): tool call 'c1' (get_weather) has arguments that are not"
+                " valid JSON (Unterminated string starting at: line 1 column 10 (char 9))",
+            )
+        ],
+    ),
+    "arguments NaN": (
+        [asks(call("c1", arguments='{"x": NaN}')), answer("c1")],
+        [
+            (
+                0,
+                "arguments-not-json",
+                "message 0 (assistant): tool call 'c1' (get_weather) has arguments that are not"
+                " valid JSON (NaN is not JSON)",
+            )
+        ],
+    ),
+    "arguments not a string": (
+        [asks({**call("c1"), "function": {"name": "f", "arguments": {"x": 1}}}), answer("c1")],
+        [
+            (
+                0,
+                "bad-tool-call",
+                "message 0 (assistant): tool call 'c1' (f): function.arguments must be a JSON"
+                " string, not dict",
+            )
+        ],
+    ),
+    "empty assistant": (
+        [user(), {"role": "assistant", "content": None}],
+        [(1, "empty-assistant", "message 1 (assistant): has no content, tool_calls or refusal")],
+    ),
+    "empty tool_calls": (
+        [{"role": "assistant", "content": "hi", "tool_calls": []}],
+        [
+            (
+                0,
+                "empty-tool-calls",
+                "message 0 (assistant): tool_calls is an empty list (leave it out when there are"
+                " no tool calls)",
+            )
+        ],
+    ),
+    "bad tool call": (
+        [asks({"id": "c1", "type": "function"}, 3), says()],
+        [
+            (0, "bad-tool-call", "message 0 (assistant): tool call 0 has no 'function' object"),
+            (0, "bad-tool-call", "message 0 (assistant): tool call 1 must be an object, not int"),
+            (
+                0,
+                "orphan-tool-call",
+                "message 0 (assistant): tool call 'c1' has no tool message answering it",
+            ),
+        ],
+    ),
+    "non-function tool call": (
+        [asks({**call("c1"), "type": "custom"}), answer("c1")],
+        [
+            (
+                0,
+                "bad-tool-call",
+                "message 0 (assistant): tool call 0 has type 'custom'; only function tool calls"
+                " are supported",
+            )
+        ],
+    ),
+    "bad tool name": (
+        [asks(call("c1", "get weather")), answer("c1")],
+        [
+            (
+                0,
+                "bad-tool-name",
+                "message 0 (assistant): tool call 'c1': function name 'get weather' has characters"
+                " other than letters, digits, '_' and '-'",
+            )
+        ],
+    ),
+    "bad message name": (
+        [{"role": "user", "content": "hi", "name": "Ada Lovelace"}],
+        [
+            (
+                0,
+                "bad-name",
+                "message 0 (user): name 'Ada Lovelace' has characters other than letters, digits,"
+                " '_' and '-'",
+            )
+        ],
+    ),
+    "unknown role": (
+        [{"role": "robot", "content": "beep"}],
+        [
+            (
+                0,
+                "unknown-role",
+                "message 0: unknown role 'robot' (expected one of system, developer, user,"
+                " assistant, tool)",
+            )
+        ],
+    ),
+    "no role": (
+        [{"content": "beep"}],
+        [
+            (
+                0,
+                "unknown-role",
+                "message 0: unknown role None (expected one of system, developer, user,"
+                " assistant, tool)",
+            )
+        ],
+    ),
+    "not an object": (
+        [user(), "hello"],
+        [(1, "not-an-object", "message 1: expected a message object, not str")],
+    ),
+    "unknown fields": (
+        [{"role": "user", "content": "hi", "id": "m1", "timestamp": 3}],
+        [
+            (
+                0,
+                "unknown-field",
+                "message 0 (user): unknown fields 'id', 'timestamp' for a user message",
+            )
+        ],
+    ),
+    "name on a tool message": (
+        [asks(call("c1")), {**answer("c1"), "name": "get_weather"}],
+        [(1, "unknown-field", "message 1 (tool): unknown field 'name' for a tool message")],
+    ),
+    "legacy function role": (
+        [{"role": "function", "name": "f", "content": "x"}],
+        [
+            (
+                0,
+                "unsupported",
+                "message 0 (function): the legacy 'function' role is not supported; use"
+                " tool_calls and tool messages",
+            )
+        ],
+    ),
+    "legacy function_call": (
+        [{"role": "assistant", "function_call": {"name": "f", "arguments": "{}"}}],
+        [
+            (
+                0,
+                "unsupported",
+                "message 0 (assistant): the legacy 'function_call' field is not supported; use"
+                " tool_calls",
+            )
+        ],
+    ),
+    "missing content": (
+        [{"role": "user"}],
+        [(0, "bad-content", "message 0 (user): has no content")],
+    ),
+    "user content of the wrong type": (
+        [user(3)],
+        [
+            (
+                0,
+                "bad-content",
+                "message 0 (user): content must be a string or a list of content parts (objects"
+                " with a 'type'), not int",
+            )
+        ],
+    ),
+    "content parts without a type": (
+        [user([{"text": "hi"}])],
+        [
+            (
+                0,
+                "bad-content",
+                "message 0 (user): content must be a string or a list of content parts (objects"
+                " with a 'type'), not list",
+            )
+        ],
+    ),
+    "system content parts": (
+        [{"role": "system", "content": [{"type": "text", "text": "x"}]}],
+        [(0, "bad-content", "message 0 (system): content must be a string, not list")],
+    ),
+    "tool message without tool_call_id": (
+        [asks(call("c1")), {"role": "tool", "content": "x"}],
+        [
+            (
+                0,
+                "orphan-tool-call",
+                "message 0 (assistant): tool call 'c1' (get_weather) has no tool message"
+                " answering it",
+            ),
+            (1, "bad-field", "message 1 (tool): has no tool_call_id"),
+        ],
+    ),
+    "refusal of the wrong type": (
+        [{"role": "assistant", "content": "x", "refusal": 1}],
+        [(0, "bad-field", "message 0 (assistant): refusal must be a string, not int")],
+    ),
+}
+
+
+@pytest.mark.parametrize(("history", "expected"), PROBLEMS.values(), ids=PROBLEMS.keys())
+def test_each_rule_is_reported(history: list[Any], expected: list[Any]) -> None:
+    assert found(history) == expected
+    assert validate_history(repair_history(history)) == []
+
+
+def test_the_history_must_be_a_list() -> None:
+    expected = [(None, "not-a-list", "the history must be a list of message objects, not dict")]
+    assert found(user()) == expected
+    assert repair_history(user()) == []  # type: ignore[arg-type]
+
+
+def test_a_problem_reads_as_its_message_and_code() -> None:
+    history: list[Any] = [user(), "x"]
+    (problem,) = validate_history(history)
+    assert problem == HistoryProblem(
+        1, "not-an-object", "message 1: expected a message object, not str"
+    )
+    assert str(problem) == "message 1: expected a message object, not str [not-an-object]"
+
+
+def test_a_history_object_is_checked_as_its_dicts() -> None:
+    history = History(
+        [
+            UserMessage(content="hi"),
+            AssistantMessage(tool_calls=(ToolCall(id="c1", name="f", arguments="{"),)),
+        ]
+    )
+    assert [problem.code for problem in validate_history(history)] == [
+        "arguments-not-json",
+        "orphan-tool-call",
+    ]
+    assert repair_history(history) == [
+        user("hi"),
+        {"role": "assistant", "tool_calls": [call("c1", "f", "{}")]},
+        answer("c1", MISSING_TOOL_RESULT),
+    ]
+
+
+# --- repair -------------------------------------------------------------------------------------
+
+
+def test_missing_answers_go_after_the_existing_ones() -> None:
+    history = [
+        user(),
+        asks(call("c1"), call("c2"), call("c3")),
+        answer("c2"),
+        user("next"),
+        asks(call("c4")),
+    ]
+    assert repair_history(history) == [
+        user(),
+        asks(call("c1"), call("c2"), call("c3")),
+        answer("c2"),
+        answer("c1", MISSING_TOOL_RESULT),
+        answer("c3", MISSING_TOOL_RESULT),
+        user("next"),
+        asks(call("c4")),
+        answer("c4", MISSING_TOOL_RESULT),
+    ]
+
+
+def test_stray_and_repeated_answers_are_dropped() -> None:
+    history = [
+        answer("c0"),
+        asks(call("c1")),
+        answer("c1", "first"),
+        answer("c9"),
+        answer("c1", "second"),
+        says(),
+        answer("c1", "late"),
+    ]
+    assert repair_history(history) == [asks(call("c1")), answer("c1", "first"), says()]
+
+
+def test_bad_arguments_become_an_empty_object() -> None:
+    history = [
+        asks(call("c1", arguments="{'city': 'Paris'}"), call("c2", arguments="")),
+        answer("c1"),
+        answer("c2"),
+    ]
+    assert repair_history(history) == [
+        asks(call("c1"), call("c2")),
+        answer("c1"),
+        answer("c2"),
+    ]
+
+
+def test_repeated_call_ids_are_made_distinct_and_answered_in_order() -> None:
+    history = [
+        asks(call("c1", "a"), call("c1", "b"), call("c1", "c")),
+        answer("c1", "A"),
+        answer("c1", "B"),
+    ]
+    assert repair_history(history) == [
+        asks(call("c1", "a"), call("c1_2", "b"), call("c1_3", "c")),
+        answer("c1", "A"),
+        answer("c1_2", "B"),
+        answer("c1_3", MISSING_TOOL_RESULT),
+    ]
+
+
+def test_a_suffix_never_takes_an_id_already_used() -> None:
+    history = [
+        asks(call("c1"), call("c1"), call("c1_2")),
+        answer("c1"),
+        answer("c1"),
+        answer("c1_2"),
+    ]
+    repaired = repair_history(history)
+    assert [c["id"] for c in repaired[0]["tool_calls"]] == ["c1", "c1_3", "c1_2"]
+    assert validate_history(repaired) == []
+
+
+def test_unreadable_messages_are_dropped_and_fields_cleaned() -> None:
+    history: list[Any] = [
+        {"role": "robot", "content": "beep"},
+        {"role": "function", "name": "f", "content": "x"},
+        7,
+        {"role": "user"},
+        {"role": "system", "content": [{"type": "text", "text": "x"}]},
+        {"role": "user", "content": "hi", "name": "Ada Lovelace", "id": "m1", "extra": None},
+        {"role": "assistant", "content": "ok", "refusal": 3, "function_call": {"name": "f"}},
+        {"role": "assistant", "function_call": {"name": "f", "arguments": "{}"}},
+        {"role": "assistant", "content": None, "tool_calls": []},
+        asks(call("c1", "get weather"), {"id": "c2"}, call("c3", " ")),
+        {"role": "tool", "tool_call_id": "c1", "content": 5},
+    ]
+    assert repair_history(history) == [
+        {"role": "user", "content": "hi", "name": "Ada_Lovelace", "extra": None},
+        {"role": "assistant", "content": "ok"},
+        asks(call("c1", "get_weather"), call("c3", "_")),
+        answer("c1", MISSING_TOOL_RESULT),
+        answer("c3", MISSING_TOOL_RESULT),
+    ]
+
+
+def test_a_bad_message_between_calls_and_answers_is_dropped_not_a_barrier() -> None:
+    history = [asks(call("c1")), {"role": "user"}, answer("c1")]
+    assert repair_history(history) == [asks(call("c1")), answer("c1")]
+
+
+def test_repair_copies() -> None:
+    history = [user([{"type": "text", "text": "hi"}]), asks(call("c1")), answer("c1")]
+    before = copy.deepcopy(history)
+    repaired = repair_history(history)
+    repaired[0]["content"][0]["text"] = "changed"
+    repaired[1]["tool_calls"][0]["function"]["name"] = "changed"
+    assert history == before
+
+
+# --- properties ---------------------------------------------------------------------------------
+
+call_ids = st.sampled_from(["call_1", "call_2", "call_3", "c4"])
+tool_names = st.from_regex(r"[a-zA-Z0-9_-]{1,10}", fullmatch=True)
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+good_arguments = st.dictionaries(st.text(max_size=5), json_values, max_size=3).map(json.dumps)
+bad_arguments = st.sampled_from(["", "{", "{'a': 1}", '{"a": NaN}', "[1,]", "nul"])
+texts = st.text(max_size=10)
+
+
+@st.composite
+def tool_call_dicts(
+    draw: st.DrawFn, ids: st.SearchStrategy[str] = call_ids, *, valid: bool = False
+) -> dict[str, Any]:
+    if valid:
+        return call(draw(ids), draw(tool_names), draw(good_arguments))
+    arguments = draw(good_arguments | bad_arguments)
+    name = draw(tool_names | st.sampled_from(["get weather", "", "é"]))
+    return call(draw(ids), name, arguments)
+
+
+roles = st.sampled_from(["system", "developer", "user", "assistant", "tool"])
+plain_messages = st.one_of(
+    st.builds(
+        lambda role, text: {"role": role, "content": text},
+        st.sampled_from(["system", "developer", "user"]),
+        texts,
+    ),
+    st.builds(says, texts),
+    st.builds(answer, call_ids, texts),
+    st.builds(
+        lambda calls, text: asks(*calls, content=text),
+        st.lists(tool_call_dicts(), min_size=1, max_size=3),
+        st.none() | texts,
+    ),
+)
+broken_calls = st.fixed_dictionaries(
+    {},
+    optional={
+        "id": call_ids | json_values,
+        "type": st.just("function") | json_values,
+        "function": json_values
+        | st.fixed_dictionaries(
+            {},
+            optional={
+                "name": tool_names | json_values,
+                "arguments": good_arguments | bad_arguments | json_values,
+                "id": call_ids,
+            },
+        ),
+    },
+)
+content_parts = st.lists(
+    st.fixed_dictionaries({"type": st.just("text"), "text": texts}) | json_values, max_size=2
+)
+message_ish = st.fixed_dictionaries(
+    {"role": roles | st.sampled_from(["robot", "function", "", "Tool"]) | json_values},
+    optional={
+        "content": texts | content_parts | json_values,
+        "name": tool_names | st.sampled_from(["Ada Lovelace", ""]) | json_values,
+        "tool_calls": st.lists(tool_call_dicts() | broken_calls, max_size=3)
+        | st.just([])
+        | json_values,
+        "tool_call_id": call_ids | json_values,
+        "refusal": texts | json_values,
+        "function_call": json_values,
+        "audio": json_values,
+    },
+)
+"""A message of any role whose fields may each be missing, plausible, or anything at all."""
+broken_messages = json_values | message_ish
+
+
+@st.composite
+def conversations(draw: st.DrawFn, *, valid: bool = False) -> list[dict[str, Any]]:
+    """Prompts, rounds of tool calls answered in any order, answers; valid, or with calls whose
+    arguments or names may be bad."""
+    messages: list[dict[str, Any]] = []
+    for _ in range(draw(st.integers(0, 3))):
+        messages.append(user(draw(texts)))
+        for round_number in range(draw(st.integers(0, 2))):
+            count = draw(st.integers(1, 3))
+            ids = [f"call_{round_number}_{i}" for i in range(count)]
+            messages.append(
+                asks(
+                    *(draw(tool_call_dicts(st.just(i), valid=valid)) for i in ids),
+                    content=draw(st.none() | texts),
+                )
+            )
+            messages.extend(answer(i, draw(texts)) for i in draw(st.permutations(ids)))
+        messages.append(says(draw(texts)))
+    return messages
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> list[Any]:
+    """A conversation after a few random edits of the kinds that poison real histories."""
+    messages: list[Any] = draw(conversations())
+    for _ in range(draw(st.integers(0, 4))):
+        edit = draw(st.sampled_from(["drop", "duplicate", "swap", "insert", "insert broken"]))
+        if edit.startswith("insert"):
+            position = draw(st.integers(0, len(messages)))
+            new = draw(broken_messages if edit == "insert broken" else plain_messages)
+            messages.insert(position, new)
+        elif messages:
+            i = draw(st.integers(0, len(messages) - 1))
+            j = draw(st.integers(0, len(messages) - 1))
+            if edit == "drop":
+                del messages[i]
+            elif edit == "duplicate":
+                messages.insert(j, copy.deepcopy(messages[i]))
+            else:
+                messages[i], messages[j] = messages[j], messages[i]
+    return messages
+
+
+@given(mutated() | st.lists(plain_messages | broken_messages, max_size=8))
+def test_repair_always_gives_a_valid_history(messages: list[Any]) -> None:
+    before = copy.deepcopy(messages)
+    repaired = repair_history(messages)
+    assert messages == before
+    assert validate_history(repaired) == []
+    assert repair_history(repaired) == repaired
+    assert History.from_openai(repaired).to_openai() == [
+        {key: value for key, value in message.items() if value is not None} for message in repaired
+    ]
+
+
+@given(conversations(valid=True))
+def test_generated_conversations_are_valid_and_kept(messages: list[dict[str, Any]]) -> None:
+    assert validate_history(messages) == []
+    assert repair_history(messages) == messages
+
+
+names = st.none() | tool_names
+histories = st.lists(
+    st.one_of(
+        st.builds(SystemMessage, content=texts, name=names),
+        st.builds(DeveloperMessage, content=texts, name=names),
+        st.builds(
+            UserMessage,
+            content=texts
+            | st.lists(st.fixed_dictionaries({"type": st.just("text"), "text": texts}), max_size=2),
+            name=names,
+        ),
+        st.builds(AssistantMessage, content=texts, refusal=st.none() | texts, name=names),
+    ),
+    max_size=3,
+)
+
+
+@st.composite
+def agentools_histories(draw: st.DrawFn) -> History:
+    """What agentools itself writes: prompts, whole rounds of tool calls with all their answers."""
+    messages: list[Message] = []
+    for round_number in range(draw(st.integers(0, 3))):
+        messages.extend(draw(histories))
+        ids = [f"call_{round_number}_{i}" for i in range(draw(st.integers(1, 4)))]
+        calls = tuple(
+            ToolCall(id=i, name=draw(tool_names), arguments=draw(good_arguments)) for i in ids
+        )
+        messages.append(AssistantMessage(content=draw(st.none() | texts), tool_calls=calls))
+        messages.extend(
+            ToolMessage(tool_call_id=i, content=draw(texts)) for i in draw(st.permutations(ids))
+        )
+    messages.extend(draw(histories))
+    return History(messages)
+
+
+@given(agentools_histories())
+def test_agentools_histories_are_valid_and_kept(history: History) -> None:
+    assert validate_history(history) == []
+    assert repair_history(history) == history.to_openai()
+    assert repair_history(history.to_openai()) == history.to_openai()
+
+
+@given(st.lists(json_values | message_ish, max_size=6) | json_values)
+def test_validate_never_raises_and_agrees_with_the_converter(messages: Any) -> None:
+    problems = validate_history(messages)
+    assert all(isinstance(problem, HistoryProblem) for problem in problems)
+    assert all(problem.message and problem.code for problem in problems)
+    if not problems and isinstance(messages, list):
+        History.from_openai(messages)  # what validates clean, agentools reads
