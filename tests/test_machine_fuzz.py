@@ -20,9 +20,9 @@ from agentools import (
     ModelProtocolError,
     ToolErrorsExceeded,
     UsageError,
+    validate_history,
 )
 from agentools._machine import Machine, RunTools, Settings, State
-from agentools import validate_history
 from agentools.calls import ToolResult
 from agentools.testing import Chunking, ToolCallSpec, Turn, render_chunks, render_completion
 
