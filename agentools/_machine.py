@@ -165,6 +165,15 @@ A stream that ends before its first chunk is a valid input but the model's fault
 raises ``ModelProtocolError`` for it."""
 
 
+def transitions_table() -> str:
+    """``TRANSITIONS`` as a Markdown table (the README shows it; a test keeps them equal)."""
+    rows = ["| state | input | next state |", "|---|---|---|"]
+    for (state, given), targets in TRANSITIONS.items():
+        names = " or ".join(f"`{target.value}`" for target in State if target in targets)
+        rows.append(f"| `{state.value}` | {given.name} | {names} |")
+    return "\n".join(rows)
+
+
 @attrs.frozen(kw_only=True)
 class Settings:
     """What stays the same for every request of a run."""

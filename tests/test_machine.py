@@ -247,3 +247,12 @@ def test_streamed_and_whole_answers_accumulate_to_the_same_message(turn: Turn) -
         assert partial[-1].arguments == call.arguments
         assert partial[-1].parsed == json.loads(call.arguments)
         assert all(call.arguments.startswith(p.arguments) for p in partial)
+
+
+def test_the_readme_shows_the_transition_table_as_it_is() -> None:
+    from pathlib import Path
+
+    from agentools._machine import transitions_table
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    assert transitions_table() in readme
