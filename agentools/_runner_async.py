@@ -8,8 +8,9 @@ cancels the tasks.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 from openai import APIConnectionError, AsyncOpenAI
@@ -54,10 +55,13 @@ async def async_events(
                 except json.JSONDecodeError as error:
                     raise malformed(error) from error
             elif isinstance(step, RunTools):
-                async for result in _run_tools(prepare, step.calls, feeds):
-                    machine.receive_tool_result(result)
-                    for event in _drain(machine, feeds):
-                        yield event
+                # Closed explicitly: an abandoned async generator's cleanup (cancelling the
+                # tools still running) would wait for the loop's finaliser.
+                async with contextlib.aclosing(_run_tools(prepare, step.calls, feeds)) as results:
+                    async for result in results:
+                        machine.receive_tool_result(result)
+                        for event in _drain(machine, feeds):
+                            yield event
                 for event in feeds.error_events():
                     yield event
             elif isinstance(step, Finished):
@@ -137,7 +141,7 @@ async def _call(invocation: Invocation) -> ToolResult:
 
 async def _run_tools(
     prepare: Prepare, calls: tuple[ToolCallRequest, ...], feeds: ArgumentFeeds
-) -> AsyncIterator[ToolResult]:
+) -> AsyncGenerator[ToolResult, None]:
     """Results as the calls finish; leaving early cancels the calls still running."""
     invocations = [prepare(call) for call in calls]
     _start(feeds.complete(invocations))

@@ -59,9 +59,10 @@ def blocking_events(
                 except json.JSONDecodeError as error:
                     raise malformed(error) from error
             elif isinstance(step, RunTools):
-                for result in _run_tools(prepare, step.calls, feeds, cancel):
-                    machine.receive_tool_result(result)
-                    yield from _drain(machine, feeds)
+                with contextlib.closing(_run_tools(prepare, step.calls, feeds, cancel)) as results:
+                    for result in results:
+                        machine.receive_tool_result(result)
+                        yield from _drain(machine, feeds)
                 yield from feeds.error_events()
             elif isinstance(step, Finished):
                 return
@@ -139,17 +140,41 @@ def _start(consumers: list[Consumer]) -> None:
         consumer.handle = _in_thread(work, "tool" if consumer.is_tool else "preview")
 
 
-async def _bounded(invocation: Invocation) -> Any:
-    assert invocation.function is not None
-    coroutine = invocation.function(*invocation.args, **invocation.kwargs)
-    return await asyncio.wait_for(coroutine, invocation.timeout)
+class _PrivateLoop:
+    """Runs an ``async def`` tool on a loop of its own in a worker thread, and lets another
+    thread cancel it there (when the run stops early)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cancelled = False
+        self._task: asyncio.Task[Any] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def run(self, invocation: Invocation) -> Any:
+        return asyncio.run(self._main(invocation))
+
+    async def _main(self, invocation: Invocation) -> Any:
+        assert invocation.function is not None
+        with self._lock:
+            if self._cancelled:
+                raise asyncio.CancelledError
+            self._task, self._loop = asyncio.current_task(), asyncio.get_running_loop()
+        coroutine = invocation.function(*invocation.args, **invocation.kwargs)
+        return await asyncio.wait_for(coroutine, invocation.timeout)
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._cancelled = True
+            if self._loop is not None and self._task is not None:
+                with contextlib.suppress(RuntimeError):  # that loop has finished already
+                    self._loop.call_soon_threadsafe(self._task.cancel)
 
 
-def _call(invocation: Invocation) -> ToolResult:
+def _call(invocation: Invocation, private: _PrivateLoop | None = None) -> ToolResult:
     assert invocation.function is not None
     try:
         if invocation.is_async:
-            value = asyncio.run(_bounded(invocation))  # a private loop, in this worker thread
+            value = (private or _PrivateLoop()).run(invocation)
         else:
             value = invocation.function(*invocation.args, **invocation.kwargs)
     except TimeoutError as error:
@@ -183,7 +208,7 @@ def _outcome(consumer: Consumer, invocation: Invocation) -> Future[ToolResult]:
 
 def _run_tools(
     prepare: Prepare, calls: tuple[ToolCallRequest, ...], feeds: ArgumentFeeds, cancel: CancelToken
-) -> Iterator[ToolResult]:
+) -> Generator[ToolResult, None, None]:
     """Results as the calls finish. A lone sync call without a timeout runs in this thread."""
     invocations = [prepare(call) for call in calls]
     _start(feeds.complete(invocations))
@@ -204,7 +229,11 @@ def _run_tools(
             yield _call(only)
             runnable = []
     start = time.monotonic()
-    pending = {_in_thread(partial(_call, i), f"tool-{i.call.name}"): i for i in runnable}
+    loops = {i.call.id: _PrivateLoop() for i in runnable if i.is_async}
+    pending = {
+        _in_thread(partial(_call, i, loops.get(i.call.id)), f"tool-{i.call.name}"): i
+        for i in runnable
+    }
     consumers = {future: consumer for future, (_, consumer) in streaming.items()}
     pending.update({future: invocation for future, (invocation, _) in streaming.items()})
     deadlines = {
@@ -237,8 +266,12 @@ def _run_tools(
                 yield pending.pop(future).timed_out()
     finally:
         forget()
-        # Left early (a hook or a raise_errors tool raised, or the run was cancelled): the calls
-        # still running are waited for, each up to its deadline, so none is left behind.
+        # Left early (a hook or a raise_errors tool raised, or the run was cancelled): async
+        # calls still running are cancelled on their loops, sync ones (threads cannot be) are
+        # waited for, each up to its deadline, so none is left behind.
+        for future, invocation in pending.items():
+            if invocation.call.id in loops:
+                loops[invocation.call.id].cancel()
         wait([f for f in pending if f not in deadlines])
         last = max((deadlines[f] for f in pending if f in deadlines), default=None)
         if last is not None:

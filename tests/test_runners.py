@@ -224,3 +224,44 @@ def test_a_hook_raising_mid_stream_keeps_only_the_prompt(
         runner.run(assistant, "go")
     assert assistant.history.to_openai() == [{"role": "user", "content": "go"}]
     assert runner.run(assistant, "again", hooks=Hooks()) == "fine"
+
+
+def test_stopping_a_run_cancels_running_async_tools(
+    server: FakeOpenAIServer, bot: Bot, runner: Runner
+) -> None:
+    outcome: list[str] = []
+    started = threading.Event()
+
+    class Boom(Exception):
+        pass
+
+    class Exploding(Hooks):
+        def on_tool_result(self, call: Any, result: Any) -> None:
+            raise Boom
+
+    @function_tool
+    async def slow() -> str:
+        """Slow."""
+        started.set()
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            outcome.append("cancelled")
+            raise
+        return "late"
+
+    @function_tool
+    def fast() -> str:
+        """Fast: its result's hook raises once the slow one is running."""
+        assert started.wait(timeout=10)
+        return "fast"
+
+    server.add(
+        Turn(tool_calls=[ToolCallSpec(name="slow"), ToolCallSpec(name="fast")]), Turn(text="ok")
+    )
+    assistant = bot(tools=[slow, fast], hooks=Exploding())
+    with pytest.raises(Boom):
+        runner.run(assistant, "go")
+    assert outcome == ["cancelled"]
+    assert [t.name for t in threading.enumerate() if t.name.startswith("agentools-tool")] == []
+    assert assistant.history.to_openai() == [{"role": "user", "content": "go"}]
