@@ -269,7 +269,7 @@ def _run_tools(
         # Left early (a hook or a raise_errors tool raised, or the run was cancelled): async
         # calls still running are cancelled on their loops, sync ones (threads cannot be) are
         # waited for, each up to its deadline, so none is left behind.
-        for future, invocation in pending.items():
+        for invocation in pending.values():
             if invocation.call.id in loops:
                 loops[invocation.call.id].cancel()
         wait([f for f in pending if f not in deadlines])
