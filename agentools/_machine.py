@@ -16,9 +16,12 @@ Every transition is in ``TRANSITIONS`` below::
 An input that does not fit the state raises ``UsageError``; anything the model sends that cannot
 be right raises ``ModelProtocolError``. After any exception the machine is in ``ERROR``.
 
-The history is transactional: the machine appends only whole units the API accepts (the prompt;
-an assistant message together with the answers to all its tool calls; a final answer). Whatever
-fails, the history is the last such point, with the user's prompt in it.
+The history is transactional: the machine appends only whole units the API accepts. The prompt
+at once; an assistant message with the answers to all its tool calls as soon as the last answer
+is in (the tools have run: the history must say so); a final answer (or a truncated one and what
+follows it) once its events have been delivered, i.e. when the runner asks for the next action,
+so that a hook raising on it, or a cancel before it is delivered, leaves it out. Whatever fails,
+the history is the last such point, with the user's prompt in it.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from ._errors import (
     MaxTokensExceeded,
     MaxTurnsExceeded,
     ModelProtocolError,
+    ResponseTooLarge,
     ToolErrorsExceeded,
     UsageError,
 )
@@ -211,6 +215,7 @@ class Machine:
         self._failed_turns = 0
         self._retries = 0
         self._deciding: ModelMessage | None = None
+        self._uncommitted: list[Message] = []
         self._last_call: CallModel | None = None
 
     # -- what next ---------------------------------------------------------------------------
@@ -229,6 +234,10 @@ class Machine:
         if self.state is State.DECIDING:
             self.decide(None)
         action, self._action = self._action, None
+        if action is not None:
+            # The events of the units waiting to be committed have all been delivered.
+            self.history.extend(self._uncommitted)
+            self._uncommitted.clear()
         if isinstance(action, _Raise):
             self.state = State.ERROR
             raise action.error
@@ -305,7 +314,21 @@ class Machine:
             answer = message_from_completion(completion)
         except (AttributeError, TypeError, ValueError) as error:
             raise ModelProtocolError(f"malformed completion: {error!r}") from error
+        self._check_size(answer)
         self._answered(answer)
+
+    def _check_size(self, answer: ModelMessage) -> None:
+        """The caps a stream is held to, for a whole completion (already in memory, but not to
+        be kept or acted on)."""
+        limit = self.settings.max_text_chars
+        message = answer.message
+        for what, text in (("text", message.content), ("refusal", message.refusal)):
+            if text is not None and len(text) > limit:
+                raise ResponseTooLarge(what, limit)
+        limit = self.settings.max_argument_chars
+        for call in answer.calls:
+            if len(call.arguments) > limit:
+                raise ResponseTooLarge(f"arguments of tool call {call.index}", limit)
 
     def _on_decision(self, decision: object) -> None:
         if decision not in MAX_TOKENS_DECISIONS:
@@ -320,7 +343,7 @@ class Machine:
             self._action = _Raise(MaxTokensExceeded(message))
         elif decision == "continue":
             self._commit(message, cut)
-            self.history.append(UserMessage(content=CONTINUE_PROMPT))
+            self._uncommitted.append(UserMessage(content=CONTINUE_PROMPT))
             self._continued = self._text
             self._call_model()
         else:
@@ -367,7 +390,7 @@ class Machine:
 
     def _request(self) -> dict[str, Any]:
         settings = self.settings
-        messages: list[Message] = list(self.history)
+        messages: list[Message] = [*self.history, *self._uncommitted]
         if settings.system is not None:
             messages.insert(0, SystemMessage(content=settings.system))
         request: dict[str, Any] = {
@@ -420,6 +443,8 @@ class Machine:
     def _commit_tool_turn(self) -> None:
         assert self._answer is not None
         answer, self._answer = self._answer, None
+        # At once: the tools have run, and the history must record what they did (a retry
+        # after a failure must not run them again unknowingly).
         self.history.append(answer.message)
         self.history.extend(
             ToolMessage(tool_call_id=call.id, content=self._results[call.id].content)
@@ -441,8 +466,8 @@ class Machine:
         """Keep a message with the answers to its calls; an empty one is not a message the API
         accepts, and says nothing."""
         if message.content or message.refusal or message.tool_calls:
-            self.history.append(message)
-            self.history.extend(answers)
+            self._uncommitted.append(message)
+            self._uncommitted.extend(answers)
 
     def _finish(self, message: AssistantMessage, answers: list[ToolMessage]) -> None:
         self._commit(message, answers)

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 from collections.abc import AsyncGenerator, Callable
+from concurrent.futures import Future as ConcurrentFuture
+from functools import partial
 from typing import Any
 
 from openai import APIConnectionError, AsyncOpenAI
@@ -18,9 +21,10 @@ from openai import APIConnectionError, AsyncOpenAI
 from ._errors import malformed
 from ._feeds import ArgumentFeeds, Consumer
 from ._machine import NEED_INPUT, CallModel, Finished, Machine, RunTools
+from ._threads import in_daemon_thread
 from .calls import ToolCallRequest, ToolResult
 from .events import Event
-from .tools import Invocation
+from .tools import Invocation, ToolTimeoutError
 
 __all__ = ["async_events"]
 
@@ -94,8 +98,11 @@ def _drain(machine: Machine, feeds: ArgumentFeeds) -> list[Event]:
 
 def _start(consumers: list[Consumer]) -> None:
     for consumer in consumers:
-        work = consumer.arun() if consumer.is_async else asyncio.to_thread(consumer.run)
-        consumer.handle = asyncio.ensure_future(work)
+        if consumer.is_async:
+            consumer.handle = asyncio.ensure_future(consumer.arun())
+        else:
+            name = "tool" if consumer.is_tool else "preview"
+            consumer.handle = asyncio.wrap_future(in_daemon_thread(consumer.run, name))
 
 
 async def _bounded(invocation: Invocation, running: Any) -> ToolResult:
@@ -130,13 +137,14 @@ async def _streamed(invocation: Invocation, consumer: Consumer) -> ToolResult:
     return invocation.succeeded(value)
 
 
-async def _call(invocation: Invocation) -> ToolResult:
+def _in_thread(invocation: Invocation) -> ConcurrentFuture[Any]:
+    """A sync tool, started in a thread (with the caller's context variables, as
+    ``asyncio.to_thread`` would)."""
     assert invocation.function is not None
-    function, args, kwargs = invocation.function, invocation.args, invocation.kwargs
-    if invocation.is_async:
-        return await _bounded(invocation, function(*args, **kwargs))
-    # A sync tool in a thread; on timeout the thread cannot be stopped and runs on.
-    return await _bounded(invocation, asyncio.to_thread(function, *args, **kwargs))
+    work = partial(
+        contextvars.copy_context().run, invocation.function, *invocation.args, **invocation.kwargs
+    )
+    return in_daemon_thread(work, f"tool-{invocation.call.name}")
 
 
 async def _run_tools(
@@ -149,18 +157,33 @@ async def _run_tools(
     previews = [c.handle for c in feeds.message_consumers() if not c.is_tool]
     await asyncio.gather(*previews, return_exceptions=True)
     tasks = []
+    threads: dict[str, ConcurrentFuture[Any]] = {}
     for invocation in invocations:
         consumer = feeds.tool_consumer(invocation.call)
         if invocation.result is not None:
             yield invocation.result
         elif consumer is not None:
             tasks.append(asyncio.ensure_future(_streamed(invocation, consumer)))
+        elif invocation.is_async:
+            assert invocation.function is not None
+            running = invocation.function(*invocation.args, **invocation.kwargs)
+            tasks.append(asyncio.ensure_future(_bounded(invocation, running)))
         else:
-            tasks.append(asyncio.ensure_future(_call(invocation)))
+            thread = threads[invocation.call.id] = _in_thread(invocation)
+            # Shielded: cancelling the wait must not pretend to stop the thread.
+            waiting = asyncio.shield(asyncio.wrap_future(thread))
+            tasks.append(asyncio.ensure_future(_bounded(invocation, waiting)))
     try:
         for next_done in asyncio.as_completed(tasks):
-            yield await next_done
+            result = await next_done
+            if isinstance(result.error, ToolTimeoutError):
+                threads.pop(result.call_id, None)  # abandoned: a thread cannot be stopped
+            yield result
     finally:
+        # Left early (a hook or a raise_errors tool raised, or the run was cancelled): async
+        # calls are cancelled, sync ones (threads) are waited for, so none is left behind.
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        running_threads = [asyncio.wrap_future(t) for t in threads.values() if not t.done()]
+        await asyncio.gather(*running_threads, return_exceptions=True)

@@ -25,6 +25,7 @@ from openai.types.chat import ChatCompletionChunk
 from ._errors import RunCancelled, malformed
 from ._feeds import ArgumentFeeds, Consumer
 from ._machine import NEED_INPUT, CallModel, Finished, Machine, RunTools
+from ._threads import in_daemon_thread
 from .calls import ToolCallRequest, ToolResult
 from .cancel import CancelToken
 from .events import Event
@@ -114,22 +115,6 @@ def _drain(machine: Machine, feeds: ArgumentFeeds) -> Iterator[Event]:
     yield from feeds.error_events()
 
 
-def _in_thread(work: Callable[[], T], name: str) -> Future[T]:
-    """Run ``work`` in a daemon thread: one that times out is abandoned without blocking the run
-    or the interpreter's exit."""
-    future: Future[T] = Future()
-
-    def target() -> None:
-        if future.set_running_or_notify_cancel():
-            try:
-                future.set_result(work())
-            except BaseException as error:
-                future.set_exception(error)
-
-    threading.Thread(target=target, name=f"agentools-{name}", daemon=True).start()
-    return future
-
-
 def _run_on_own_loop(consumer: Consumer) -> Any:
     return asyncio.run(consumer.arun())
 
@@ -137,7 +122,7 @@ def _run_on_own_loop(consumer: Consumer) -> Any:
 def _start(consumers: list[Consumer]) -> None:
     for consumer in consumers:
         work = partial(_run_on_own_loop, consumer) if consumer.is_async else consumer.run
-        consumer.handle = _in_thread(work, "tool" if consumer.is_tool else "preview")
+        consumer.handle = in_daemon_thread(work, "tool" if consumer.is_tool else "preview")
 
 
 class _PrivateLoop:
@@ -231,7 +216,7 @@ def _run_tools(
     start = time.monotonic()
     loops = {i.call.id: _PrivateLoop() for i in runnable if i.is_async}
     pending = {
-        _in_thread(partial(_call, i, loops.get(i.call.id)), f"tool-{i.call.name}"): i
+        in_daemon_thread(partial(_call, i, loops.get(i.call.id)), f"tool-{i.call.name}"): i
         for i in runnable
     }
     consumers = {future: consumer for future, (_, consumer) in streaming.items()}

@@ -7,8 +7,9 @@ makes the model's stream wait:
 - it holds only the latest snapshot: a consumer slower than the model skips intermediate ones
   (each snapshot holds everything before it, so nothing is lost but intermediate states);
 - a snapshot is a copy of the arguments' containers (their strings are shared, as Python strings
-  are immutable), made only when the consumer is waiting for one and at most once per interval
-  (``ArgumentStream.interval``, 0.05 s by default), plus the final one. So the stream's cost is
+  are immutable), made when the arguments start, then only when the consumer is waiting for one
+  and at most once per interval (``ArgumentStream.interval``, 0.05 s by default), and at the
+  end (the final one, always delivered). So the stream's cost is
   O(size of the arguments) per handed-over snapshot, whatever the number of chunks, and a
   consumer gets the arguments as they were at most one chunk (or one interval) ago.
 

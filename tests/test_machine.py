@@ -178,8 +178,20 @@ def test_tool_results_in_any_order_are_committed_in_call_order() -> None:
     stream_turn(machine, turn)
     machine.receive_tool_result(ToolResult(call_id="b", content="B"))
     machine.receive_tool_result(ToolResult(call_id="a", content="A"))
+    # Committed as soon as the last answer is in: the tools have run.
     assert [m.get("tool_call_id") for m in machine.history.to_openai()] == [None, None, "a", "b"]
     assert isinstance(list(drain(machine))[-1], CallModel)
+
+
+def test_a_final_answer_is_committed_once_its_events_are_delivered() -> None:
+    machine = started()
+    for chunk in chunks_of(Turn(text="done")):
+        machine.receive_chunk(chunk)
+    machine.receive_stream_end()
+    assert len(machine.history) == 1  # a hook raising on its events would leave it out
+    steps = list(drain(machine))
+    assert [type(step).__name__ for step in steps][-2:] == ["ResponseEnd", "Finished"]
+    assert machine.history.to_openai()[-1] == {"role": "assistant", "content": "done"}
 
 
 def test_max_turns_raises_after_the_last_results_with_history_answered() -> None:

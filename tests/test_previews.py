@@ -97,9 +97,9 @@ def test_preview_sees_growing_arguments_then_the_final_ones(
     if not stream:
         assert len(snapshots) == 1
         return
-    # The first snapshot is handed over as the arguments start; how many follow depends on how
-    # fast the preview is (it gets the latest, never a stale one).
-    assert len(snapshots) >= 2
+    # How many snapshots come before the final one depends on how fast the preview is, and how
+    # soon its thread starts: it gets the latest, never a stale one (the paced streaming-tool
+    # test below shows the arguments growing step by step).
     for snapshot in snapshots[:-1]:
         assert not snapshot.done
         for name, value in snapshot.arguments.items():

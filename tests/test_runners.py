@@ -200,7 +200,7 @@ def test_a_raising_hook_propagates_and_the_history_stays_valid(
     assistant = bot(tools=[f], hooks=Exploding())
     with pytest.raises(Boom):
         runner.run(assistant, "go")
-    # The last result completed the tool turn, so it was committed whole before the hook ran.
+    # The tool ran, so its turn was committed with its result before the hook raised.
     assert [m["role"] for m in assistant.history.to_openai()] == ["user", "assistant", "tool"]
     assert assistant.history[0].content == "go"
     assert runner.run(assistant, "again", hooks=Hooks()) == "after"
