@@ -4,7 +4,7 @@ While a model streams a tool call's ``arguments`` a user interface wants the val
 far after every chunk. Re-parsing the whole prefix each time (what the OpenAI SDK does with
 jiter) costs O(n) per chunk, O(n²) per document. :class:`PartialJSONParser` instead keeps its
 place between chunks, so each :meth:`~PartialJSONParser.feed` costs time proportional to the
-chunk and nothing already read is scanned again.
+chunk (see Cost below).
 
 >>> p = PartialJSONParser()
 >>> p.feed('{"path": "a.py", "content": "hel')
@@ -120,33 +120,33 @@ are immutable, so a string still being read is replaced in its parent container 
 
 Cost
 ----
-``feed`` does work proportional to the chunk (amortised) and never rescans earlier text, so
-reading the value after every chunk is linear in the document overall. The usual chunk, in the
-middle of a long string, is checked for plain text with three C-level tests and appended to the
-string in place; one with escapes is decoded by the C decoder of the :mod:`json` module in one
-call; structural text is read by one loop over its tokens, with runs of plain characters and
-numbers each taken by one compiled regular expression match.
+``feed`` does work proportional to the chunk (amortised), so reading the value after every
+chunk costs time linear in the document. It never reads earlier text again, except the first
+characters (at most 64) of a number cut by the end of a chunk.
 
-:attr:`~PartialJSONParser.value` is a plain attribute, kept up to date by ``feed``: reading it
-costs nothing. Containers are updated as soon as their items are known, and the string value
-being read is extended as each chunk arrives, by ``s += text`` with no other reference to ``s``
-alive, which CPython performs in place, in amortised O(len(text)). If the caller holds on to the
-in-progress string itself (or hashes it), or on another Python implementation, the append copies
-the string, so each chunk costs O(len(string)): still correct, but quadratic over one long string.
+:attr:`~PartialJSONParser.value` is a plain attribute that ``feed`` keeps up to date: reading
+it costs an attribute read. Containers are updated as soon as their items are known, and the
+string value being read is extended as each chunk arrives, by ``s += text`` with no other
+reference to ``s`` alive, which CPython performs in place, in amortised O(len(text)). If the
+caller holds on to the in-progress string itself (or hashes it), or on another Python
+implementation, the append copies the string, so each chunk costs O(len(string)): still
+correct, but quadratic over one long string.
+
+The usual chunk, in the middle of a long string, costs the method call, three C-level tests (no
+quote, no backslash, no control character) and that append. The usual escapes (``\n``, ``\t``
+and ``\"``) are replaced with :meth:`str.replace`, others decoded by the C decoder of the
+:mod:`json` module; structural text is read by one loop over its tokens, with whole strings and
+numbers read by json's C scanner.
 """
 
 from __future__ import annotations
 
 import enum
-import json.decoder  # noqa: F401 - _json reports errors with json.decoder.JSONDecodeError
+import json
 import re
 from collections.abc import Callable
+from json.decoder import scanstring as _scanstring  # type: ignore[attr-defined]
 from typing import Any, Final, NoReturn, cast
-
-try:
-    from _json import scanstring as _scanstring
-except ImportError:  # pragma: no cover - not CPython: json's own pure-Python decoder
-    from json.decoder import py_scanstring as _scanstring  # type: ignore[attr-defined,no-redef]
 
 __all__ = ["MISSING", "PartialJSONError", "PartialJSONParser", "parse_partial"]
 
@@ -187,12 +187,12 @@ _KEY_OR_CLOSE = 3  # just after '{'
 _AFTER_MEMBER = 4  # after an object member: ',' or '}'
 _AFTER_ITEM = 5  # after an array item: ',' or ']'
 _COLON = 6
-_KEY_STRING = 7  # inside a key
-_STRING = 8  # inside a string value
-_ESCAPE = 9  # inside an escape sequence of a string (a key if _is_key)
-_NUMBER = 10
-_LITERAL = 11  # inside true, false or null
-_DONE = 12  # the top-level value is complete: only whitespace may follow
+_NUMBER = 7
+_LITERAL = 8  # inside true, false or null
+_DONE = 9  # the top-level value is complete: only whitespace may follow
+_KEY_STRING = 10  # inside a key
+_STRING = 11  # inside a string value
+_ESCAPE = 12  # inside an escape sequence of a string (a key if _is_key)
 _ERROR = 13
 
 # Number sub-states, after: nothing, '-', a leading '0', integer digits, '.', fraction digits,
@@ -206,7 +206,25 @@ _AlwaysMatch = Callable[[str, int], "re.Match[str]"]
 _match_ws = cast(_AlwaysMatch, re.compile(r"[ \t\n\r]*").match)
 _match_str_run = cast(_AlwaysMatch, re.compile(r'[^"\\\x00-\x1f]*').match)
 _match_digits = cast(_AlwaysMatch, re.compile(r"[0-9]*").match)
-_match_number = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?").match
+# A whole key, and the colon after it if it is there.
+_match_key = re.compile(r'"([^"\\\x00-\x1f]*)"(?:[ \t\n\r]*(:)[ \t\n\r]*)?').match
+
+
+def _reject_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not JSON")
+
+
+# json's decoders (in C on CPython), the quickest way to read a few characters:
+# _scanstring(text, end) decodes string content from text[end] to the closing quote, returning
+# (decoded, the index after the quote); _scan_once(text, pos) reads the JSON value at text[pos]
+# (used for numbers and whole strings), returning (value, the index after it). Both raise
+# ValueError (JSONDecodeError) on invalid text, _scan_once StopIteration if no value starts at
+# pos. They report errors with json.decoder.JSONDecodeError, which _json finds only if
+# json.decoder has been imported: it has, here.
+_scan_once = cast(
+    Callable[[str, int], "tuple[Any, int]"],
+    json.JSONDecoder(parse_constant=_reject_constant).scan_once,  # type: ignore[attr-defined]
+)
 
 _WS: Final = " \t\n\r"
 _NUMBER_START: Final = "-0123456789"
@@ -258,28 +276,28 @@ class PartialJSONParser:
     """
 
     __slots__ = {
-        "value": "The value read so far: a live structure that later chunks extend (see the "
-        "module documentation). :data:`MISSING` until something of the top-level value is "
-        "known. A plain attribute, kept up to date by :meth:`feed`: read it, do not assign it.",
         "_after": "the state once the value being read is complete",
         "_error": "the error raised, raised again by later calls",
         "_esc": "the escape read so far, after its backslash",
         "_is_key": "the string being read, or its escape, is a key",
-        "_key_parts": "the pieces of the key being read",
+        "_key_parts": "pieces of the key being read, in this chunk (the rest is in _keys[-1])",
         "_keys": "per open container: the key of the member being read",
         "_literal": "the literal being read",
         "_literal_i": "how many of its characters have been read",
         "_num_parts": "the text of the number being read, as pieces",
         "_num_start": "the number's offset in the whole input",
         "_num_state": "where in the number grammar it is",
-        "_offset": "characters fed before the current chunk; in _STRING, see _slen",
+        "_offset": "characters fed before the current chunk (in a string value: see _slen)",
         "_parts": "decoded pieces of the string value being read, not yet in it",
         "_root": "holds the top-level value, so that it is put like an array item",
         "_sc": "the container of the string value being read",
         "_sk": "its key or index in that container",
-        "_slen": "in _STRING, the input read is _offset + len(string value) - _slen",
+        "_slen": "in a string value, the input read is _offset + len(the string) - _slen",
         "_stack": "the open containers, innermost last, _root first",
-        "_state": "what the next character may be: one of the _STATES",
+        "_state": "what the next character may be: _VALUE, _KEY, ... (see their definitions)",
+        "value": "The value read so far: a live structure that later chunks extend (see the "
+        "module documentation). :data:`MISSING` until something of the top-level value is "
+        "known. A plain attribute, kept up to date by :meth:`feed`: read it, do not assign it.",
     }
 
     value: Any
@@ -308,56 +326,441 @@ class PartialJSONParser:
 
     def feed(self, chunk: str) -> None:
         """Read the next piece of the input; raises :class:`PartialJSONError` if it is invalid."""
-        if self._state == _STRING:
+        state = self._state
+        if state == _STRING:
             # The middle of a long string value, where a streamed argument spends its time. The
             # chunk is appended in place (nothing else refers to s once its container lets go of
             # it). The offset is not updated: the string's length keeps count (see _slen).
-            if '"' not in chunk and "\\" not in chunk and chunk.isprintable():
+            if '"' not in chunk:
+                if "\\" not in chunk and chunk.isprintable():
+                    container = self._sc
+                    key = self._sk
+                    s = container[key]
+                    container[key] = None
+                    s += chunk
+                    container[key] = s
+                    return
+            elif "\\" not in chunk:
+                head, _, rest = chunk.partition('"')
+                if head.isprintable():  # the closing quote, after plain text
+                    container = self._sc
+                    key = self._sk
+                    s = container[key]
+                    self._offset += len(s) - self._slen  # the offset of the chunk
+                    container[key] = None
+                    s += head
+                    container[key] = s
+                    after = self._after
+                    if after == _DONE:
+                        self._sc = self._root  # let go of the _TopLevelString
+                    if not rest or ((rest == ", " or rest == ",") and after != _DONE):
+                        # Nothing more, or the usual separator: no need for the machine.
+                        self._offset += len(chunk)
+                        if rest:
+                            after = _KEY if after == _AFTER_MEMBER else _VALUE
+                        self._state = after
+                    else:
+                        self._state = after
+                        self._run(chunk, len(head) + 1)
+                    return
+            text = chunk
+        elif state == _ESCAPE and not self._esc and not self._is_key:
+            text = "\\" + chunk  # the backslash that ended the last chunk, and what it escapes
+        elif state == _KEY_STRING and "\\" not in chunk:
+            # A key cut by the end of the last chunk: more of it, or its end and usually ': '.
+            head, quote, rest = chunk.partition('"')
+            if not head.isprintable():  # a control character: the machine says where
+                self._run(chunk, 0)
+                return
+            self._keys[-1] += head
+            if not quote:
+                self._offset += len(chunk)
+            elif not rest or rest == ": " or rest == ":":
+                self._offset += len(chunk)
+                self._state = _VALUE if rest else _COLON
+            else:
+                self._state = _COLON
+                self._run(chunk, len(head) + 1)
+            return
+        else:
+            self._run(chunk, 0)
+            return
+        # String content with escapes (or after a backslash that ended the last chunk). A
+        # backslash at the end escapes what comes next: it waits for the next chunk.
+        pending = text[-1] == "\\" and (
+            len(text) == 1 or text[-2] != "\\" or (len(text) - len(text.rstrip("\\"))) & 1
+        )
+        if pending:
+            text = text[:-1]
+        # The usual escapes, \n, \t and \", are replaced directly: quicker than json's decoder
+        # for a few characters. If a backslash is left (another escape, or a backslash that
+        # was escaped), or a quote is not escaped (the string ends here), json's decoder reads
+        # the text, and \uXXXX escapes (which may be cut short, or pair across chunks) and
+        # errors are left to the state machine.
+        decoded: str | None = text
+        if not text.isprintable():
+            decoded = None
+        elif '"' in text:
+            bare = text.replace('\\"', "")
+            decoded = None if '"' in bare else text.replace('\\"', '"')
+        if decoded is not None and "\\" in decoded:
+            if "\\n" in decoded:
+                decoded = decoded.replace("\\n", "\n")
+            if "\\t" in decoded:
+                decoded = decoded.replace("\\t", "\t")
+            if "\\" in decoded:
+                decoded = None
+        if decoded is None:
+            if "\\u" in text:
+                self._run(chunk, 0)
+                return
+            try:
+                decoded, end = _scanstring(text + '"', 0)
+            except ValueError:  # a control character: the state machine says where
+                self._run(chunk, 0)
+                return
+            if end <= len(text):  # the string ends at end - 1
                 container = self._sc
                 key = self._sk
                 s = container[key]
+                self._offset += len(s) - self._slen  # the offset of the chunk
                 container[key] = None
-                s += chunk
+                s += decoded
                 container[key] = s
+                after = self._after
+                if after == _DONE:
+                    self._sc = self._root  # let go of the _TopLevelString
+                self._state = after
+                self._run(chunk, end if state == _STRING else end - 1)  # (not 0)
                 return
-            # Escapes or the closing quote: json's C decoder reads the chunk. A backslash at the
-            # end, an invalid or cut escape, a control character and a high surrogate that may
-            # pair with the next chunk are left to the state machine.
-            if chunk[-1] != "\\":
-                try:
-                    decoded, end = _scanstring(chunk + '"', 0)
-                except ValueError:
-                    pass
+        container = self._sc
+        key = self._sk
+        s = container[key]
+        container[key] = None
+        s += decoded
+        container[key] = s
+        self._slen += len(decoded) - len(chunk)
+        if pending:
+            self._state = _ESCAPE
+            self._esc = ""
+        elif state == _ESCAPE:
+            self._state = _STRING
+
+    def _run(self, text: str, pos: int) -> None:
+        """Read ``text[pos:]``, the rest of the chunk ``text``: what feed's fast paths leave.
+
+        ``_offset`` is the offset of the chunk, or, for a chunk that starts in a string value
+        (``pos`` 0), brought up to date by ``_string_chunk``. At the end ``_offset``, ``_slen``
+        and the string value being read are up to date.
+        """
+        state = self._state
+        if state >= _STRING and not pos:
+            if state == _ERROR:
+                self._raise_again()
+            pos = self._string_chunk(text)
+            if pos < 0:
+                return
+            state = self._state
+        # The state machine. Structural tokens are handled here, with the state, the stack and
+        # the innermost container in local variables; the rarer states have handlers of their
+        # own, which find self._state up to date and set it. self._after is kept up to date.
+        n = len(text)
+        stack = self._stack
+        keys = self._keys
+        top = stack[-1]
+        after = self._after
+        while pos < n:
+            c = text[pos]
+            if state <= _VALUE_OR_CLOSE:
+                if c == '"':
+                    rest = text[pos + 1 :]
+                    if '"' in rest and "\\" not in rest:  # the whole string, as json reads it
+                        try:
+                            value, end = _scan_once(text, pos)
+                        except ValueError:  # a control character
+                            end = -1
+                    else:
+                        end = -1
+                    if end < 0:  # put what there is, and extend it in place from now on
+                        if '"' not in rest and "\\" not in rest and rest.isprintable():
+                            value = rest
+                            pos = n
+                        else:
+                            end = _match_str_run(text, pos + 1).end()
+                            value = text[pos + 1 : end]
+                            pos = end
+                        if after == _AFTER_MEMBER:
+                            key = keys[-1]
+                            top[key] = value
+                            self._sc = top
+                            self._sk = key
+                        elif after == _AFTER_ITEM:
+                            top.append(value)
+                            self._sc = top
+                            self._sk = -1
+                        else:
+                            self._put(value)
+                            self._sc = _TopLevelString(self)
+                            self._sk = 0
+                        self._is_key = False
+                        state = _STRING
+                        continue
+                    pos = end
+                elif c in _NUMBER_START:
+                    try:
+                        value, end = _scan_once(text, pos)
+                    except (ValueError, StopIteration):  # "-", "-x", too long, -Infinity
+                        end = -1
+                    if end == n:  # a number so far, that the next chunk may extend
+                        self._num_start = self._offset + pos
+                        if type(value) is int:
+                            self._num_state = _N_INT if value else _N_ZERO  # (0 is "0", "-0")
+                            value = text[pos:] if pos else text
+                        else:
+                            value = text[pos:] if pos else text
+                            self._num_state = _N_EXP if "e" in value or "E" in value else _N_FRAC
+                        self._num_parts.append(value)
+                        state = _NUMBER
+                        break
+                    if end < 0 or text[end] in ".eE":  # cut short (or invalid): the grammar
+                        self._num_start = self._offset + pos
+                        self._num_state = _N_START
+                        self._state = _NUMBER
+                        pos = self._on_number(text, pos)
+                        state = self._state
+                        continue
+                    pos = end
+                elif c == "{" or c == "[":
+                    value = {} if c == "{" else []
+                    if after == _AFTER_MEMBER:
+                        top[keys[-1]] = value
+                    elif after == _AFTER_ITEM:
+                        top.append(value)
+                    else:
+                        self._put(value)
+                    stack.append(value)
+                    keys.append("")
+                    top = value
+                    if c == "{":
+                        after = self._after = _AFTER_MEMBER
+                        state = _KEY_OR_CLOSE
+                    else:
+                        after = self._after = _AFTER_ITEM
+                        state = _VALUE_OR_CLOSE
+                    pos += 1
+                    continue
+                elif c in _WS:
+                    pos += 1
+                    if pos < n and text[pos] in _WS:
+                        pos = _match_ws(text, pos).end()
+                    continue
+                elif c in _LITERALS:
+                    word, value = _LITERALS[c]
+                    if not text.startswith(word, pos):
+                        self._literal = word
+                        self._literal_i = 1
+                        state = _LITERAL
+                        pos += 1
+                        continue
+                    pos += len(word)
+                elif c == "]" and state == _VALUE_OR_CLOSE:
+                    state = _AFTER_ITEM  # closed below
+                    continue
+                elif c in "NI":
+                    self._fail(pos, "NaN and Infinity are not JSON")
                 else:
-                    n = len(chunk)
-                    if end > n:  # the string goes on
-                        if "\\u" not in chunk or not "\ud800" <= decoded[-1] <= "\udbff":
-                            container = self._sc
-                            key = self._sk
-                            s = container[key]
-                            container[key] = None
-                            s += decoded
-                            container[key] = s
-                            self._slen += len(decoded) - n
-                            return
-                    else:  # it ends at end - 1
-                        container = self._sc
-                        key = self._sk
-                        s = container[key]
-                        self._offset += len(s) - self._slen
-                        container[key] = None
-                        s += decoded
-                        container[key] = s
-                        after = self._after
-                        if after == _DONE:
-                            self._sc = self._root  # let go of the _TopLevelString
-                        self._state = after
-                        self._run(chunk, end)
-                        return
-            self._offset += len(self._sc[self._sk]) - self._slen
-        elif self._state == _ERROR:
-            self._raise_again()
-        self._run(chunk, 0)
+                    self._fail(pos, "expected a value")
+                # A complete scalar: put it in its container.
+                if after == _AFTER_MEMBER:
+                    top[keys[-1]] = value
+                elif after == _AFTER_ITEM:
+                    top.append(value)
+                else:
+                    self._put(value)
+                state = after
+            elif state <= _KEY_OR_CLOSE:
+                if c == '"':
+                    rest = text[pos + 1 :]
+                    if '"' not in rest:  # the key goes on in the next chunk
+                        self._is_key = True
+                        state = _KEY_STRING
+                        if "\\" not in rest and rest.isprintable():
+                            keys[-1] = rest
+                            break
+                        keys[-1] = ""
+                        pos += 1
+                        continue  # the machine reads it
+                    m = _match_key(text, pos)
+                    if m is None:  # escapes: the machine reads it
+                        self._is_key = True
+                        state = _KEY_STRING
+                        keys[-1] = ""
+                        pos += 1
+                        continue
+                    keys[-1] = m.group(1)
+                    pos = m.end()
+                    state = _VALUE if m.lastindex == 2 else _COLON
+                elif c in _WS:
+                    pos += 1
+                    if pos < n and text[pos] in _WS:
+                        pos = _match_ws(text, pos).end()
+                elif c == "}" and state == _KEY_OR_CLOSE:
+                    state = _AFTER_MEMBER  # closed below
+                elif state == _KEY_OR_CLOSE:
+                    self._fail(pos, "expected '\"' or '}'")
+                else:
+                    self._fail(pos, "expected '\"'")
+            elif state <= _AFTER_ITEM:
+                if c == ",":
+                    pos += 1
+                    if pos < n and text[pos] == " ":
+                        pos += 1
+                    state = _KEY if state == _AFTER_MEMBER else _VALUE
+                elif c == ("}" if state == _AFTER_MEMBER else "]"):
+                    stack.pop()
+                    keys.pop()
+                    top = stack[-1]
+                    if len(stack) == 1:
+                        after = _DONE
+                    elif type(top) is list:
+                        after = _AFTER_ITEM
+                    else:
+                        after = _AFTER_MEMBER
+                    self._after = state = after
+                    pos += 1
+                elif c in _WS:
+                    pos += 1
+                    if pos < n and text[pos] in _WS:
+                        pos = _match_ws(text, pos).end()
+                elif state == _AFTER_MEMBER:
+                    self._fail(pos, "expected ',' or '}'")
+                else:
+                    self._fail(pos, "expected ',' or ']'")
+            elif state == _COLON:
+                if c == ":":
+                    pos += 1
+                    if pos < n and text[pos] == " ":
+                        pos += 1
+                    state = _VALUE
+                elif c in _WS:
+                    pos += 1
+                    if pos < n and text[pos] in _WS:
+                        pos = _match_ws(text, pos).end()
+                else:
+                    self._fail(pos, "expected ':'")
+            elif state == _NUMBER and (
+                len(parts := self._num_parts) <= 8 and len(head := "".join(parts)) <= 64
+            ):
+                # A number cut by the end of the last chunk: read again whole by json's scanner,
+                # quicker than following the grammar (and what is read again is bounded). If it
+                # is not complete yet, or invalid, the grammar goes on from where it was.
+                whole = head + text[pos:] if pos else head + text
+                try:
+                    value, end = _scan_once(whole, 0)
+                except (ValueError, StopIteration):
+                    end = -1
+                k = len(head)
+                if k <= end < len(whole) and whole[end] not in ".eE":
+                    parts.clear()
+                    pos += end - k
+                    if after == _AFTER_MEMBER:
+                        top[keys[-1]] = value
+                    elif after == _AFTER_ITEM:
+                        top.append(value)
+                    else:
+                        self._put(value)
+                    state = after
+                else:
+                    self._state = state
+                    pos = self._on_number(text, pos)
+                    state = self._state
+            else:
+                self._state = state
+                if state == _KEY_STRING:
+                    pos = self._on_string(text, pos)
+                elif state == _NUMBER:
+                    pos = self._on_number(text, pos)
+                elif state == _LITERAL:
+                    pos = self._on_literal(text, pos)
+                elif state == _DONE:
+                    pos = self._on_done(text, pos)
+                elif state == _STRING:
+                    pos = self._on_string(text, pos)
+                else:
+                    pos = self._on_escape(text, pos)
+                state = self._state
+        self._state = state
+        self._offset += n
+        if state >= _KEY_STRING:  # in a string: what the machine read of it goes in place
+            if self._key_parts:
+                parts = self._key_parts
+                keys[-1] += "".join(parts)
+                parts.clear()
+            elif state == _STRING or (state == _ESCAPE and not self._is_key):
+                if self._parts:
+                    self._flush_string()
+                self._slen = len(self._sc[self._sk])
+
+    def _string_chunk(self, chunk: str) -> int:
+        """Read a chunk in a string value in the cases feed leaves (a ``\\u`` escape, maybe cut
+        short or waiting for its low surrogate, a control character), with json's C decoder if
+        it can.
+
+        Returns -1 if it read all of the chunk, else where the state machine goes on (with
+        ``_offset`` brought up to date): after the closing quote, or 0 to leave all of the chunk
+        to the machine (an escape cut short or invalid, a control character, or a high
+        surrogate at the end that may pair with the next chunk).
+        """
+        if self._state == _STRING:
+            text = chunk
+            shift = 0
+        elif not self._is_key:
+            # After a backslash, and maybe part of a \uXXXX escape or a high surrogate that
+            # waits for its partner: the escape's text is read again with the chunk.
+            esc = self._esc
+            text = "\\" + esc + chunk
+            shift = len(esc) + 1
+        else:
+            return 0
+        # A backslash at the end escapes what comes next: it waits for the next chunk.
+        pending = text[-1:] == "\\" and (len(text) - len(text.rstrip("\\"))) & 1
+        if pending:
+            text = text[:-1]
+        u = text.rfind("\\u")
+        end = 0
+        if u < 0 or len(text) - u >= 6:  # no \uXXXX escape cut short
+            try:
+                decoded, end = _scanstring(text + '"', 0)
+            except ValueError:
+                end = 0
+        container = self._sc
+        key = self._sk
+        s = container[key]
+        if end > len(text):  # the string goes on
+            # Unless it ends with a high surrogate that may pair with the next chunk.
+            if u < 0 or not "\ud800" <= decoded[-1] <= "\udbff":
+                container[key] = None
+                s += decoded
+                container[key] = s
+                self._slen += len(decoded) - len(chunk)
+                if pending:
+                    self._state = _ESCAPE
+                    self._esc = ""
+                else:
+                    self._state = _STRING
+                return -1
+            end = 0
+        self._offset += len(s) - self._slen
+        if not end:
+            return 0
+        container[key] = None  # it ends at end - 1
+        s += decoded
+        container[key] = s
+        after = self._after
+        if after == _DONE:
+            self._sc = self._root  # let go of the _TopLevelString
+        self._state = after
+        return end - shift
 
     @property
     def done(self) -> bool:
@@ -371,7 +774,7 @@ class PartialJSONParser:
         the end of the input, if the document is incomplete or empty. Calling it again returns
         the same value; whitespace may still be fed after it, anything else is extra data.
         """
-        if self._state == _STRING:
+        if self._state == _STRING or (self._state == _ESCAPE and not self._is_key):
             self._offset += len(self._sc[self._sk]) - self._slen
         elif self._state == _NUMBER and self._after == _DONE:
             if self._num_state in _N_ACCEPTING:
@@ -421,208 +824,6 @@ class PartialJSONParser:
             return self._keys[depth]
         return None
 
-    # --- the state machine -------------------------------------------------------------------
-
-    def _run(self, text: str, pos: int) -> None:
-        """Read ``text[pos:]``, the rest of the chunk ``text``, from ``self._state``.
-
-        Structural tokens are handled here, with the state, the stack and the innermost
-        container in local variables; the rarer states have handlers of their own, which find
-        ``self._state`` up to date and set it. ``self._after`` is kept up to date.
-        """
-        n = len(text)
-        state = self._state
-        stack = self._stack
-        keys = self._keys
-        top = stack[-1]
-        after = self._after
-        while pos < n:
-            c = text[pos]
-            if state <= _VALUE_OR_CLOSE:
-                if c == '"':
-                    pos += 1
-                    end = _match_str_run(text, pos).end()
-                    value: Any = text[pos:end]
-                    if end < n and text[end] == '"':  # the whole string: put it as any value
-                        pos = end + 1
-                    else:  # put what there is, and extend it in place from now on
-                        pos = end
-                        if after == _AFTER_MEMBER:
-                            key = keys[-1]
-                            top[key] = value
-                            self._sc = top
-                            self._sk = key
-                        elif after == _AFTER_ITEM:
-                            top.append(value)
-                            self._sc = top
-                            self._sk = -1
-                        else:
-                            self._put(value)
-                            self._sc = _TopLevelString(self)
-                            self._sk = 0
-                        self._is_key = False
-                        state = _STRING
-                        continue
-                elif c in _NUMBER_START:
-                    m = _match_number(text, pos)
-                    if m is None or (end := m.end()) == n or text[end] in ".eE":
-                        # Not complete (or invalid): the number grammar, digit by digit.
-                        self._num_start = self._offset + pos
-                        self._num_state = _N_START
-                        state = _NUMBER
-                        continue
-                    if m.lastindex is None:
-                        value = self._int(m.group(), pos)
-                    else:
-                        value = float(m.group())
-                    pos = end
-                elif c == "{" or c == "[":
-                    value = {} if c == "{" else []
-                    if after == _AFTER_MEMBER:
-                        top[keys[-1]] = value
-                    elif after == _AFTER_ITEM:
-                        top.append(value)
-                    else:
-                        self._put(value)
-                    stack.append(value)
-                    keys.append("")
-                    top = value
-                    if c == "{":
-                        after = self._after = _AFTER_MEMBER
-                        state = _KEY_OR_CLOSE
-                    else:
-                        after = self._after = _AFTER_ITEM
-                        state = _VALUE_OR_CLOSE
-                    pos += 1
-                    continue
-                elif c in _WS:
-                    pos = _match_ws(text, pos).end()
-                    continue
-                elif c in _LITERALS:
-                    word, value = _LITERALS[c]
-                    if not text.startswith(word, pos):
-                        self._literal = word
-                        self._literal_i = 1
-                        state = _LITERAL
-                        pos += 1
-                        continue
-                    pos += len(word)
-                elif c == "]" and state == _VALUE_OR_CLOSE:
-                    state = _AFTER_ITEM  # closed below
-                    continue
-                elif c in "NI":
-                    self._fail(pos, "NaN and Infinity are not JSON")
-                else:
-                    self._fail(pos, "expected a value")
-                # A complete scalar: put it in its container.
-                if after == _AFTER_MEMBER:
-                    top[keys[-1]] = value
-                elif after == _AFTER_ITEM:
-                    top.append(value)
-                else:
-                    self._put(value)
-                state = after
-            elif state <= _KEY_OR_CLOSE:
-                if c == '"':
-                    pos += 1
-                    end = _match_str_run(text, pos).end()
-                    if end < n and text[end] == '"':
-                        keys[-1] = text[pos:end]
-                        pos = end + 1
-                        if pos < n and text[pos] == ":":  # and the usual ': ' at once
-                            pos += 1
-                            if pos < n and text[pos] == " ":
-                                pos += 1
-                            state = _VALUE
-                        else:
-                            state = _COLON
-                    else:
-                        if end > pos:
-                            self._key_parts.append(text[pos:end])
-                        pos = end
-                        self._is_key = True
-                        state = _KEY_STRING
-                elif c in _WS:
-                    pos = _match_ws(text, pos).end()
-                elif c == "}" and state == _KEY_OR_CLOSE:
-                    state = _AFTER_MEMBER  # closed below
-                elif state == _KEY_OR_CLOSE:
-                    self._fail(pos, "expected '\"' or '}'")
-                else:
-                    self._fail(pos, "expected '\"'")
-            elif state <= _AFTER_ITEM:
-                if c == ",":
-                    pos += 1
-                    if pos < n and text[pos] == " ":
-                        pos += 1
-                    state = _KEY if state == _AFTER_MEMBER else _VALUE
-                elif c == ("}" if state == _AFTER_MEMBER else "]"):
-                    stack.pop()
-                    keys.pop()
-                    top = stack[-1]
-                    if len(stack) == 1:
-                        after = _DONE
-                    elif type(top) is list:
-                        after = _AFTER_ITEM
-                    else:
-                        after = _AFTER_MEMBER
-                    self._after = state = after
-                    pos += 1
-                elif c in _WS:
-                    pos = _match_ws(text, pos).end()
-                elif state == _AFTER_MEMBER:
-                    self._fail(pos, "expected ',' or '}'")
-                else:
-                    self._fail(pos, "expected ',' or ']'")
-            elif state == _KEY_STRING:
-                end = _match_str_run(text, pos).end()
-                if end < n and text[end] == '"':  # the usual end of a key cut by the chunks
-                    parts = self._key_parts
-                    parts.append(text[pos:end])
-                    keys[-1] = "".join(parts)
-                    parts.clear()
-                    pos = end + 1
-                    if pos < n and text[pos] == ":":
-                        pos += 1
-                        if pos < n and text[pos] == " ":
-                            pos += 1
-                        state = _VALUE
-                    else:
-                        state = _COLON
-                else:  # an escape, a control character or the end of the chunk
-                    self._state = state
-                    pos = self._on_string(text, pos)
-                    state = self._state
-            elif state == _COLON:
-                if c == ":":
-                    pos += 1
-                    if pos < n and text[pos] == " ":
-                        pos += 1
-                    state = _VALUE
-                elif c in _WS:
-                    pos = _match_ws(text, pos).end()
-                else:
-                    self._fail(pos, "expected ':'")
-            else:
-                self._state = state
-                if state <= _STRING:
-                    pos = self._on_string(text, pos)
-                elif state == _NUMBER:
-                    pos = self._on_number(text, pos)
-                elif state == _ESCAPE:
-                    pos = self._on_escape(text, pos)
-                elif state == _LITERAL:
-                    pos = self._on_literal(text, pos)
-                else:
-                    pos = self._on_done(text, pos)
-                state = self._state
-        self._state = state
-        self._offset += n
-        if self._parts:
-            self._flush_string()
-        if state == _STRING:
-            self._slen = len(self._sc[self._sk])
-
     # --- building the value -------------------------------------------------------------
 
     def _put(self, value: Any) -> None:
@@ -650,7 +851,7 @@ class PartialJSONParser:
     def _end_string(self) -> None:
         if self._is_key:
             parts = self._key_parts
-            self._keys[-1] = "".join(parts)
+            self._keys[-1] += "".join(parts)
             parts.clear()
             self._state = _COLON
         else:

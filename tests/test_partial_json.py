@@ -366,6 +366,7 @@ def test_top_level_number_is_final_on_whitespace_or_close() -> None:
         '"\\ud800\\ud800"',
         '["\\ud800", "\\udc00"]',
         '{"\\ud83d\\ude00\\n": "\\ud800"}',
+        '{"\\ud800": null, "a\\ud800": "\\ud83d"}',  # a high surrogate ends a key
     ],
 )
 def test_escapes_decode_wherever_split(text: str) -> None:
@@ -377,6 +378,58 @@ def test_escapes_decode_wherever_split(text: str) -> None:
             if isinstance(expected, str) and parser.value is not MISSING:
                 assert expected.startswith(parser.value)
         assert canon(parser.close()) == canon(expected), chunks
+
+
+def every_alignment(text: str) -> list[list[str]]:
+    """Chunks of every size from 1 to 8 characters, the first one shortened in every way: each
+    fast path of ``feed`` meets each part of the text at each place in a chunk."""
+    splits = []
+    for size in range(1, 9):
+        for first in range(size):
+            head = [text[:first]] if first else []
+            splits.append(head + [text[i : i + size] for i in range(first, len(text), size)])
+    return splits
+
+
+# String content the fast paths of feed treat differently: plain text, the usual escapes (\n,
+# \t, \"), an escaped backslash next to a quote or an n, other escapes, \uXXXX and surrogate
+# pairs, non-printable characters that need no escape, in values, keys and at the top level.
+_STRING_TEXTS = [
+    '{"a": "x\\ny\\tz\\"w\\\\v\\/u\\u00e9\\ud83d\\ude00 \\b\\f\\r end", "b": 1}',
+    '["\\\\", "\\\\\\"", "a\\\\n", "\\\\\\\\n", "\\"\\"", "\\\\\\n\\\\t", "q\\"", ""]',
+    '{"k\\"ey\\\\": "v", "long key, plain": "w", "\\ud800": "\\ud800", "\\ud83d\\ude00x": 2}',
+    '"top \\"level\\" string\\n\\u00e9"',
+    '{"raw": "nbsp\u00a0 ls\u2028 zwj\u200d del\x7f é 😀", "e": "\\u0041\\u00e9\\n"}',
+    '{"code": "def f(x):\\n\\treturn \\"a\\\\b\\" % x\\n", "n": [0, -0, 12, -3.5e+2, 1E5, 0.25]}',
+]
+
+
+@pytest.mark.parametrize("text", _STRING_TEXTS)
+def test_strings_decode_at_every_alignment(text: str) -> None:
+    expected = json.loads(text)
+    for chunks in every_alignment(text):
+        parser = PartialJSONParser()
+        seen: set[Any] = set()
+        for chunk in chunks:
+            parser.feed(chunk)
+            if parser.value is not MISSING:
+                _check_snapshot(parser.value, expected, parser, (), seen)
+        assert canon(parser.close()) == canon(expected), chunks
+
+
+@pytest.mark.parametrize(
+    ("tail", "bad"),
+    [('", "b": x}', "x"), ("\x01", "\x01"), ("\\x", "x"), ("\\u12x4", "x")],
+)
+def test_error_position_after_escaped_text(tail: str, bad: str) -> None:
+    # Positions are counted through every path a string takes, escapes included.
+    text = '{"a": "' + 'ab\\n\\"c\\\\d\\u00e9é\\t' * 20 + tail
+    pos = text.rindex(bad)
+    assert not loads_or_rejected(text)[0]
+    for chunks in every_alignment(text):
+        with pytest.raises(PartialJSONError) as error:
+            feed_all(chunks).close()
+        assert error.value.pos == pos, chunks
 
 
 def test_surrogates_follow_json_loads() -> None:
