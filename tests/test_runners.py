@@ -15,6 +15,17 @@ from agentools.testing import FakeOpenAIServer, ToolCallSpec, Turn
 from .support import Bot, Runner
 
 
+class Boom(Exception):
+    """A hook's own exception."""
+
+
+class Exploding(Hooks):
+    """Raises as soon as a tool result is reported."""
+
+    def on_tool_result(self, call: Any, result: Any) -> None:
+        raise Boom
+
+
 def make(server: FakeOpenAIServer, **kwargs: Any) -> Assistant:
     return Assistant(
         model="m", client=server.client(), async_client=server.async_client(), **kwargs
@@ -184,13 +195,6 @@ def test_a_second_concurrent_run_is_refused(
 def test_a_raising_hook_propagates_and_the_history_stays_valid(
     server: FakeOpenAIServer, bot: Bot, runner: Runner
 ) -> None:
-    class Boom(Exception):
-        pass
-
-    class Exploding(Hooks):
-        def on_tool_result(self, call: Any, result: Any) -> None:
-            raise Boom
-
     @function_tool
     def f() -> str:
         """F."""
@@ -210,9 +214,6 @@ def test_a_raising_hook_propagates_and_the_history_stays_valid(
 def test_a_hook_raising_mid_stream_keeps_only_the_prompt(
     server: FakeOpenAIServer, bot: Bot, runner: Runner
 ) -> None:
-    class Boom(Exception):
-        pass
-
     class Exploding(Hooks):
         def on_partial_text(self, delta: str, snapshot: str) -> None:
             if len(snapshot) > 4:
@@ -231,13 +232,6 @@ def test_stopping_a_run_cancels_running_async_tools(
 ) -> None:
     outcome: list[str] = []
     started = threading.Event()
-
-    class Boom(Exception):
-        pass
-
-    class Exploding(Hooks):
-        def on_tool_result(self, call: Any, result: Any) -> None:
-            raise Boom
 
     @function_tool
     async def slow() -> str:
