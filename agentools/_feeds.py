@@ -61,7 +61,6 @@ class Consumer:
     """A preview loop or a streaming tool, to run beside the stream. ``handle`` is the runner's
     (a ``Future`` or a ``Task``)."""
 
-    call_index: int
     is_tool: bool
     is_async: bool
     stream: ArgumentStream[Any]
@@ -214,7 +213,6 @@ class ArgumentFeeds:
             self._errors.append(PreviewError(call=call, error=error))
 
         return Consumer(
-            call_index=call.index,
             is_tool=is_tool,
             is_async=inspect.iscoroutinefunction(function),
             stream=ArgumentStream(),
