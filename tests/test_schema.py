@@ -243,7 +243,8 @@ def _kind(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "boolean"
-    return {int: "integer", float: "number", str: "string"}[type(value)]
+    kinds = {int: "integer", float: "number", str: "string", list: "array", dict: "object"}
+    return kinds[type(value)]
 
 
 # --- schemas of each supported type ---------------------------------------------------------------
