@@ -67,6 +67,8 @@ class Consumer:
     function: Callable[..., Any]
     report: Callable[[Exception], None]
     handle: Any = None
+    thread: Any = None
+    """The ``concurrent.futures.Future`` of a sync consumer's thread, to join at the end."""
     abandoned: bool = False
     """Left running past its timeout (a thread cannot be stopped): not waited for."""
 

@@ -21,7 +21,7 @@ from openai import APIConnectionError, AsyncOpenAI
 from ._errors import malformed
 from ._feeds import ArgumentFeeds, Consumer
 from ._machine import NEED_INPUT, CallModel, Finished, Machine, RunTools
-from ._threads import in_daemon_thread
+from ._threads import in_daemon_thread, join_finished
 from .calls import ToolCallRequest, ToolResult
 from .events import Event
 from .tools import Invocation, ToolTimeoutError
@@ -86,6 +86,7 @@ async def async_events(
                 if consumer.is_async and consumer.handle is not None:
                     consumer.handle.cancel()
         await asyncio.gather(*handles, return_exceptions=True)
+        join_finished(c.thread for c in feeds.consumers if c.thread is not None)
 
 
 def _drain(machine: Machine, feeds: ArgumentFeeds) -> list[Event]:
@@ -102,7 +103,8 @@ def _start(consumers: list[Consumer]) -> None:
             consumer.handle = asyncio.ensure_future(consumer.arun())
         else:
             name = "tool" if consumer.is_tool else "preview"
-            consumer.handle = asyncio.wrap_future(in_daemon_thread(consumer.run, name))
+            consumer.thread = in_daemon_thread(consumer.run, name)
+            consumer.handle = asyncio.wrap_future(consumer.thread)
 
 
 async def _bounded(invocation: Invocation, running: Any) -> ToolResult:
@@ -187,3 +189,4 @@ async def _run_tools(
         await asyncio.gather(*tasks, return_exceptions=True)
         running_threads = [asyncio.wrap_future(t) for t in threads.values() if not t.done()]
         await asyncio.gather(*running_threads, return_exceptions=True)
+        join_finished(threads.values())

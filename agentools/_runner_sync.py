@@ -25,7 +25,7 @@ from openai.types.chat import ChatCompletionChunk
 from ._errors import RunCancelled, malformed
 from ._feeds import ArgumentFeeds, Consumer
 from ._machine import NEED_INPUT, CallModel, Finished, Machine, RunTools
-from ._threads import in_daemon_thread
+from ._threads import in_daemon_thread, join_finished
 from .calls import ToolCallRequest, ToolResult
 from .cancel import CancelToken
 from .events import Event
@@ -80,7 +80,9 @@ def blocking_events(
         # Consumers are told the arguments will not come, then waited for: none is left behind
         # (a streaming tool abandoned at its timeout excepted: a thread cannot be stopped).
         feeds.close_all("cancelled")
-        wait([c.handle for c in feeds.consumers if c.handle is not None and not c.abandoned])
+        waited = [c.thread for c in feeds.consumers if c.thread is not None and not c.abandoned]
+        wait(waited)
+        join_finished(waited)
 
 
 def _stream(
@@ -122,7 +124,9 @@ def _run_on_own_loop(consumer: Consumer) -> Any:
 def _start(consumers: list[Consumer]) -> None:
     for consumer in consumers:
         work = partial(_run_on_own_loop, consumer) if consumer.is_async else consumer.run
-        consumer.handle = in_daemon_thread(work, "tool" if consumer.is_tool else "preview")
+        consumer.handle = consumer.thread = in_daemon_thread(
+            work, "tool" if consumer.is_tool else "preview"
+        )
 
 
 class _PrivateLoop:
@@ -219,6 +223,7 @@ def _run_tools(
         in_daemon_thread(partial(_call, i, loops.get(i.call.id)), f"tool-{i.call.name}"): i
         for i in runnable
     }
+    started = list(pending)
     consumers = {future: consumer for future, (_, consumer) in streaming.items()}
     pending.update({future: invocation for future, (invocation, _) in streaming.items()})
     deadlines = {
@@ -261,3 +266,4 @@ def _run_tools(
         last = max((deadlines[f] for f in pending if f in deadlines), default=None)
         if last is not None:
             wait(pending, timeout=max(0.0, last - time.monotonic()))
+        join_finished(started)

@@ -2,18 +2,24 @@
 
 A daemon thread, not a pool's: a tool abandoned at its timeout must hold up neither the run nor
 the interpreter's exit, nor an ``asyncio.run()`` shutting its default executor down.
+
+A thread settles its future just before it ends, so ``join_finished()`` joins the threads whose
+futures are done: after it, "nothing left running" holds to the letter.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
-from typing import TypeVar
+from typing import Any, TypeVar
 
-__all__ = ["in_daemon_thread"]
+__all__ = ["in_daemon_thread", "join_finished"]
 
 T = TypeVar("T")
+
+_THREADS: weakref.WeakKeyDictionary[Future[Any], threading.Thread] = weakref.WeakKeyDictionary()
 
 
 def in_daemon_thread(work: Callable[[], T], name: str) -> Future[T]:
@@ -26,5 +32,15 @@ def in_daemon_thread(work: Callable[[], T], name: str) -> Future[T]:
             except BaseException as error:
                 future.set_exception(error)
 
-    threading.Thread(target=target, name=f"agentools-{name}", daemon=True).start()
+    thread = threading.Thread(target=target, name=f"agentools-{name}", daemon=True)
+    _THREADS[future] = thread
+    thread.start()
     return future
+
+
+def join_finished(futures: Iterable[Future[Any]]) -> None:
+    """Join the threads of these futures that are done (they are ending, or have ended)."""
+    for future in futures:
+        thread = _THREADS.get(future)
+        if thread is not None and future.done():
+            thread.join()
