@@ -7,7 +7,6 @@ parser so that a partial value costs work proportional to the new piece, not to 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -19,7 +18,7 @@ from ._errors import ModelProtocolError, ResponseTooLarge
 from .calls import PartialToolCall, ToolCallRequest
 from .events import Event, TextDelta, ToolCallDelta
 from .messages import AssistantMessage, ToolCall, Usage
-from .partial_json import MISSING, PartialJSONError, PartialJSONParser
+from .partial_json import MISSING, PartialJSONError, PartialJSONParser, parse_partial
 
 __all__ = ["MessageAccumulator", "ModelMessage"]
 
@@ -210,23 +209,32 @@ class MessageAccumulator:
         return _message(self.content, self.refusal, calls, self.finish_reason, self.usage)
 
 
-def message_from_completion(completion: ChatCompletion) -> ModelMessage:
-    """The same result as streaming, from a whole (``stream=False``) completion."""
+def message_from_completion(
+    completion: ChatCompletion, max_text: int = 1_000_000, max_arguments: int = 1_000_000
+) -> ModelMessage:
+    """The same result as streaming, from a whole (``stream=False``) completion: the same
+    parser for the arguments, the same caps (the body is in memory already, but an answer over
+    them is not kept or acted on)."""
     choice = next((choice for choice in completion.choices if choice.index == 0), None)
     if choice is None:
         raise ModelProtocolError("the completion has no choice 0")
     message = choice.message
+    for what, text in (("text", message.content), ("refusal", message.refusal)):
+        if text is not None and len(text) > max_text:
+            raise ResponseTooLarge(what, max_text)
     calls = []
     for index, call in enumerate(message.tool_calls or ()):
         function = getattr(call, "function", None)
         if function is None:
             raise ModelProtocolError(f"tool call {index} is not a function call: {call.type!r}")
+        if len(function.arguments) > max_arguments:
+            raise ResponseTooLarge(f"arguments of tool call {index}", max_arguments)
         parsed: Any = {}
         error = None
         if function.arguments.strip():
             try:
-                parsed = json.loads(function.arguments)
-            except ValueError as exc:
+                parsed = parse_partial(function.arguments, final=True)
+            except PartialJSONError as exc:
                 error = f"the arguments are not valid JSON: {exc}"
         calls.append(_request(index, call.id, function.name, function.arguments, parsed, error))
     return _message(

@@ -40,7 +40,6 @@ from ._errors import (
     MaxTokensExceeded,
     MaxTurnsExceeded,
     ModelProtocolError,
-    ResponseTooLarge,
     ToolErrorsExceeded,
     UsageError,
 )
@@ -310,25 +309,14 @@ class Machine:
         self._answered(self._accumulator.finish())
 
     def _on_completion(self, completion: ChatCompletion) -> None:
+        settings = self.settings
         try:
-            answer = message_from_completion(completion)
+            answer = message_from_completion(
+                completion, settings.max_text_chars, settings.max_argument_chars
+            )
         except (AttributeError, TypeError, ValueError) as error:
             raise ModelProtocolError(f"malformed completion: {error!r}") from error
-        self._check_size(answer)
         self._answered(answer)
-
-    def _check_size(self, answer: ModelMessage) -> None:
-        """The caps a stream is held to, for a whole completion (already in memory, but not to
-        be kept or acted on)."""
-        limit = self.settings.max_text_chars
-        message = answer.message
-        for what, text in (("text", message.content), ("refusal", message.refusal)):
-            if text is not None and len(text) > limit:
-                raise ResponseTooLarge(what, limit)
-        limit = self.settings.max_argument_chars
-        for call in answer.calls:
-            if len(call.arguments) > limit:
-                raise ResponseTooLarge(f"arguments of tool call {call.index}", limit)
 
     def _on_decision(self, decision: object) -> None:
         if decision not in MAX_TOKENS_DECISIONS:

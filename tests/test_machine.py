@@ -268,3 +268,25 @@ def test_the_readme_shows_the_transition_table_as_it_is() -> None:
 
     readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
     assert transitions_table() in readme
+
+
+@pytest.mark.parametrize("arguments", ['{"x": NaN}', '{"x": Infinity}', '{"x": 1} trailing'])
+def test_streamed_and_whole_answers_refuse_the_same_arguments(arguments: str) -> None:
+    from agentools import validate_history
+
+    turn = Turn(tool_calls=[ToolCallSpec(name="f", arguments=arguments, id="c1")])
+    whole = started(stream=False)
+    whole.receive_completion(completion_of(turn))
+    streamed = started(stream=True)
+    for chunk in chunks_of(turn):
+        streamed.receive_chunk(chunk)
+    streamed.receive_stream_end()
+    for machine in (whole, streamed):
+        (run_tools,) = [step for step in drain(machine) if isinstance(step, RunTools)]
+        (call,) = run_tools.calls
+        assert call.arguments_error is not None
+        assert call.parsed == {}
+        machine.receive_tool_result(ToolResult(call_id="c1", content="refused"))
+        history = machine.history.to_openai()
+        assert history[1]["tool_calls"][0]["function"]["arguments"] == "{}"
+        assert validate_history(history) == []
