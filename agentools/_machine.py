@@ -204,7 +204,7 @@ class Machine:
         self._events: deque[Event] = deque()
         self._action: CallModel | RunTools | Finished | _Raise | None = None
         self._turn = 0
-        self._accumulator = MessageAccumulator(settings.max_text_chars, settings.max_argument_chars)
+        self._accumulator = self._new_accumulator()
         self._answer: ModelMessage | None = None
         self._results: dict[str, ToolResult] = {}
         self._calls: dict[str, ToolCallRequest] = {}
@@ -327,8 +327,7 @@ class Machine:
         message, self._deciding = self._deciding.message, None
         cut = [ToolMessage(tool_call_id=c.id, content=CUT_CALL_MESSAGE) for c in message.tool_calls]
         if decision == "raise":
-            self.state = State.DONE
-            self._action = _Raise(MaxTokensExceeded(message))
+            self._stop(MaxTokensExceeded(message))
         elif decision == "continue":
             self._commit(message, cut)
             self._uncommitted.append(UserMessage(content=CONTINUE_PROMPT))
@@ -356,6 +355,12 @@ class Machine:
         if len(self._results) == len(self._calls):
             self._commit_tool_turn()
 
+    def _stop(self, error: Exception) -> None:
+        """End the run with ``error``, raised by ``next_step()`` once the events before it are
+        out (and what they completed is committed)."""
+        self.state = State.DONE
+        self._action = _Raise(error)
+
     def _fail(self) -> None:
         self.state = State.ERROR
         self._action = None
@@ -363,9 +368,7 @@ class Machine:
     def _call_model(self) -> None:
         self._turn += 1
         if self._turn > self.settings.max_turns:
-            # Raised by next_step() once the events before it (the last tool results) are out.
-            self.state = State.DONE
-            self._action = _Raise(MaxTurnsExceeded(self.settings.max_turns))
+            self._stop(MaxTurnsExceeded(self.settings.max_turns))
             return
         self.state = State.CALLING_MODEL
         self._accumulator = self._new_accumulator()
@@ -406,8 +409,7 @@ class Machine:
         if answer.finish_reason == "content_filter":
             # Whatever was written before the filter stopped it is not an answer to keep.
             self._events.append(ContentFiltered(message=message))
-            self.state = State.DONE
-            self._action = _Raise(ContentFilterError(message))
+            self._stop(ContentFilterError(message))
             return
         if message.content:
             self._events.append(TextDone(text=message.content))
@@ -442,9 +444,8 @@ class Machine:
         if all(error is not None for error in errors):
             self._failed_turns += 1
             if self._failed_turns >= self.settings.max_tool_errors:
-                self.state = State.DONE
                 failures = tuple(error for error in errors if error is not None)
-                self._action = _Raise(ToolErrorsExceeded(self.settings.max_tool_errors, failures))
+                self._stop(ToolErrorsExceeded(self.settings.max_tool_errors, failures))
                 return
         else:
             self._failed_turns = 0

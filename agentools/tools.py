@@ -463,8 +463,8 @@ class Toolset:
 
     def prepare(self, call: ToolCallRequest, assistant: Assistant | None = None) -> Invocation:
         """Check ``call`` against the tools; the invocation is either ready to run or answered."""
-        tool = self._tools.get(call.name)
-        if tool is None or call.name in self._disabled:
+        tool = self.get(call.name)
+        if tool is None:
             available = ", ".join(sorted(set(self._tools) - self._disabled)) or "none"
             return _answered(
                 call,
