@@ -137,6 +137,11 @@ quote, no backslash, no control character) and that append. The usual escapes (`
 and ``\"``) are replaced with :meth:`str.replace`, others decoded by the C decoder of the
 :mod:`json` module; structural text is read by one loop over its tokens, with whole strings and
 numbers read by json's C scanner.
+
+A chunk of string text with escapes is decoded once per parser: the parser remembers the
+decoding of up to 1024 such chunks of up to 32 characters (at most about 250 KB).
+A model sends tokens from a fixed vocabulary, so the same ones (a newline and the indentation
+after it, an escaped quote) come back all the time; a chunk seen before costs a dict look-up.
 """
 
 from __future__ import annotations
@@ -239,6 +244,9 @@ _SIMPLE_ESCAPES: Final = {
     "r": "\r",
     "t": "\t",
 }
+# Bounds of PartialJSONParser._decoded: how long a chunk it remembers, and how many.
+_DECODED_MAX_CHARS: Final = 32
+_DECODED_MAX_ENTRIES: Final = 1024
 _LITERALS: Final[dict[str, tuple[str, Any]]] = {
     "t": ("true", True),
     "f": ("false", False),
@@ -277,6 +285,7 @@ class PartialJSONParser:
 
     __slots__ = {
         "_after": "the state once the value being read is complete",
+        "_decoded": "escaped string chunks read before: text -> (decoded, ends in a backslash)",
         "_error": "the error raised, raised again by later calls",
         "_esc": "the escape read so far, after its backslash",
         "_is_key": "the string being read, or its escape, is a key",
@@ -311,6 +320,7 @@ class PartialJSONParser:
         self._keys: list[str] = [""]
         self._parts: list[str] = []
         self._key_parts: list[str] = []
+        self._decoded: dict[str, tuple[str, bool]] = {}
         self._sc: Any = self._root
         self._sk: Any = -1
         self._slen = 0
@@ -343,16 +353,7 @@ class PartialJSONParser:
             elif "\\" not in chunk:
                 head, _, rest = chunk.partition('"')
                 if head.isprintable():  # the closing quote, after plain text
-                    container = self._sc
-                    key = self._sk
-                    s = container[key]
-                    self._offset += len(s) - self._slen  # the offset of the chunk
-                    container[key] = None
-                    s += head
-                    container[key] = s
-                    after = self._after
-                    if after == _DONE:
-                        self._sc = self._root  # let go of the _TopLevelString
+                    after = self._close_string(head)
                     if not rest or ((rest == ", " or rest == ",") and after != _DONE):
                         # Nothing more, or the usual separator: no need for the machine.
                         self._offset += len(chunk)
@@ -385,8 +386,39 @@ class PartialJSONParser:
         else:
             self._run(chunk, 0)
             return
-        # String content with escapes (or after a backslash that ended the last chunk). A
-        # backslash at the end escapes what comes next: it waits for the next chunk.
+        # String content with escapes (or after a backslash that ended the last chunk), in a
+        # string that goes on. Model streams send tokens from a fixed vocabulary, so the same
+        # escaped chunks come again and again ("\\n    ", "\\\"", ...): their decoding is kept.
+        known = self._decoded.get(text)
+        if known is None:
+            known = self._decode_escaped(chunk, text, state)
+            if known is None:  # the string ended, or the machine read the chunk
+                return
+        decoded, pending = known
+        container = self._sc
+        key = self._sk
+        s = container[key]
+        container[key] = None
+        s += decoded
+        container[key] = s
+        self._slen += len(decoded) - len(chunk)
+        if pending:
+            self._state = _ESCAPE
+            self._esc = ""
+        elif state == _ESCAPE:
+            self._state = _STRING
+
+    def _decode_escaped(self, chunk: str, text: str, state: int) -> tuple[str, bool] | None:
+        """Decode ``text``, string content with escapes, for :meth:`feed`.
+
+        ``text`` is ``chunk``, or ``chunk`` after the backslash that ended the last chunk.
+        Returns the decoded text and whether a backslash at its end waits for the next chunk,
+        and remembers them in ``_decoded`` (bounded), if the string goes on after ``text``;
+        otherwise reads the chunk (the closing quote, a ``\\u`` escape, a control character)
+        and returns None.
+        """
+        key_text = text
+        # A backslash at the end escapes what comes next: it waits for the next chunk.
         pending = text[-1] == "\\" and (
             len(text) == 1 or text[-2] != "\\" or (len(text) - len(text.rstrip("\\"))) & 1
         )
@@ -413,38 +445,20 @@ class PartialJSONParser:
         if decoded is None:
             if "\\u" in text:
                 self._run(chunk, 0)
-                return
+                return None
             try:
                 decoded, end = _scanstring(text + '"', 0)
             except ValueError:  # a control character: the state machine says where
                 self._run(chunk, 0)
-                return
+                return None
             if end <= len(text):  # the string ends at end - 1
-                container = self._sc
-                key = self._sk
-                s = container[key]
-                self._offset += len(s) - self._slen  # the offset of the chunk
-                container[key] = None
-                s += decoded
-                container[key] = s
-                after = self._after
-                if after == _DONE:
-                    self._sc = self._root  # let go of the _TopLevelString
-                self._state = after
+                self._state = self._close_string(decoded)
                 self._run(chunk, end if state == _STRING else end - 1)  # (not 0)
-                return
-        container = self._sc
-        key = self._sk
-        s = container[key]
-        container[key] = None
-        s += decoded
-        container[key] = s
-        self._slen += len(decoded) - len(chunk)
-        if pending:
-            self._state = _ESCAPE
-            self._esc = ""
-        elif state == _ESCAPE:
-            self._state = _STRING
+                return None
+        known = (decoded, bool(pending))
+        if len(key_text) <= _DECODED_MAX_CHARS and len(self._decoded) < _DECODED_MAX_ENTRIES:
+            self._decoded[key_text] = known
+        return known
 
     def _run(self, text: str, pos: int) -> None:
         """Read ``text[pos:]``, the rest of the chunk ``text``: what feed's fast paths leave.
@@ -735,10 +749,10 @@ class PartialJSONParser:
                 end = 0
         container = self._sc
         key = self._sk
-        s = container[key]
         if end > len(text):  # the string goes on
             # Unless it ends with a high surrogate that may pair with the next chunk.
             if u < 0 or not "\ud800" <= decoded[-1] <= "\udbff":
+                s = container[key]
                 container[key] = None
                 s += decoded
                 container[key] = s
@@ -750,16 +764,10 @@ class PartialJSONParser:
                     self._state = _STRING
                 return -1
             end = 0
-        self._offset += len(s) - self._slen
         if not end:
+            self._offset += len(container[key]) - self._slen  # the offset of the chunk
             return 0
-        container[key] = None  # it ends at end - 1
-        s += decoded
-        container[key] = s
-        after = self._after
-        if after == _DONE:
-            self._sc = self._root  # let go of the _TopLevelString
-        self._state = after
+        self._state = self._close_string(decoded)  # it ends at end - 1
         return end - shift
 
     @property
@@ -835,6 +843,24 @@ class PartialJSONParser:
         else:
             self._root.append(value)
             self.value = value
+
+    def _close_string(self, tail: str) -> int:
+        """End the string value being read with ``tail``, its last decoded characters.
+
+        For the fast paths that read a chunk starting in the string: ``_offset`` becomes the
+        offset of the chunk. Returns the state after the string, for the caller to set.
+        """
+        container = self._sc
+        key = self._sk
+        s = container[key]
+        self._offset += len(s) - self._slen
+        container[key] = None
+        s += tail  # in place in CPython: nothing else refers to s now
+        container[key] = s
+        after = self._after
+        if after == _DONE:
+            self._sc = self._root  # let go of the _TopLevelString
+        return after
 
     def _flush_string(self) -> None:
         """Append the pending pieces to the string value being read, in its container."""

@@ -246,6 +246,35 @@ def test_error_points_at_the_first_bad_character(text: str, data: st.DataObject)
     assert error.value.pos == i
 
 
+# Long strings made of a few escape-heavy pieces, fed in fixed-size chunks: the same chunk texts
+# come back again and again, inside the string and after a backslash that ended the chunk
+# before, so the parser answers many of them from what it remembers of earlier ones.
+_repetitive_strings = st.lists(
+    st.sampled_from(["\n", "\t", '"', "\\", "ab", "  ", "é", "\\n", "😀", "\x01", "\u2028"]),
+    min_size=20,
+    max_size=300,
+).map("".join)
+
+
+@given(value=_repetitive_strings, size=st.integers(1, 6), ascii_only=st.booleans())
+def test_repeated_chunks_decode_alike_and_keep_positions(
+    value: str, size: int, ascii_only: bool
+) -> None:
+    text = json.dumps({"content": value, "n": 1}, ensure_ascii=ascii_only)
+    parser = PartialJSONParser()
+    for i in range(0, len(text), size):
+        parser.feed(text[i : i + size])
+        partial = parser.value
+        if partial is not MISSING and "content" in partial:
+            assert value.startswith(partial["content"])
+    assert parser.close() == {"content": value, "n": 1}
+    # The offsets stay exact after a long run of such chunks.
+    bad_text = text[:-1] + "x}"
+    with pytest.raises(PartialJSONError) as error:
+        feed_all([bad_text[i : i + size] for i in range(0, len(bad_text), size)])
+    assert error.value.pos == len(text) - 1
+
+
 # --- examples: the documented rules ----------------------------------------------------------
 
 
@@ -659,3 +688,16 @@ def test_long_values_in_small_chunks() -> None:
             if i % 97 == 0:
                 assert parser.value is not MISSING
         assert parser.close() == value
+
+
+def test_what_the_parser_remembers_of_escaped_chunks_is_bounded() -> None:
+    # Every chunk below is new: the memo of decoded chunks must stop growing at its bound.
+    parser = PartialJSONParser()
+    parser.feed('"')
+    for i in range(3 * partial_json._DECODED_MAX_ENTRIES):
+        parser.feed(f"{i}\\n")
+    assert len(parser._decoded) == partial_json._DECODED_MAX_ENTRIES
+    parser.feed("x" * 40 + "\\t")  # too long to be remembered, still decoded
+    parser.feed('"')
+    expected = "".join(f"{i}\n" for i in range(3 * partial_json._DECODED_MAX_ENTRIES))
+    assert parser.close() == expected + "x" * 40 + "\t"
