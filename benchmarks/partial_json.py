@@ -10,7 +10,7 @@ after each one. This compares, for documents of 1, 10, 50 and 100 KB fed in 4-ch
 - ``partial-json-parser``: ``partial_json_parser.loads(prefix)`` after every chunk;
 - ``json.loads`` of the whole document once: the floor.
 
-Two shapes of document, because the ratios depend on it a lot:
+Three shapes of document, because the ratios depend on it a lot:
 
 - string-heavy, a "write a file" argument: a few short fields, one long ``content`` string of
   Python-like source, most of the size, and a list of small ``{"line", "op", "note"}`` objects
@@ -21,6 +21,9 @@ Two shapes of document, because the ratios depend on it a lot:
 - structured, a "create records" argument: a list of small records (integers, short strings,
   a float, booleans, a null or a date, a short array of strings, a nested object, a short array
   of numbers). Re-parsing it makes jiter build every object again at every chunk.
+- bare-file, a "write a file" argument with nothing else: a path and one string, the standard
+  library's own source (real code, not a template). Re-parsing it is jiter's cheapest case;
+  ``benchmarks/string_floor.py`` shows what bounds the ratio there.
 
 Run from the repository root: ``python benchmarks/partial_json.py`` (needs the ``bench`` extra).
 """
@@ -42,6 +45,7 @@ sys.path.insert(0, str(ROOT))
 import jiter  # noqa: E402
 import partial_json_parser  # noqa: E402
 
+import agentools.partial_json  # noqa: E402
 from agentools.partial_json import PartialJSONParser  # noqa: E402
 
 SIZES_KB = (1, 10, 50, 100)
@@ -139,6 +143,32 @@ def make_records_document(size_kb: int) -> str:
     return text
 
 
+# Real source, not a template: modules of this Python's standard library, in this order.
+_SOURCE_MODULES = ("difflib", "argparse", "textwrap", "dataclasses")
+
+
+def make_bare_file_document(size_kb: int) -> str:
+    """A "write a file" argument that is nearly all one string: ``{"path": ..., "content": ...}``
+    with the standard library's own source as the content (its text depends on the Python
+    version)."""
+    import importlib.util
+
+    sources = []
+    for name in _SOURCE_MODULES:
+        spec = importlib.util.find_spec(name)
+        assert spec is not None
+        assert spec.origin is not None
+        sources.append(Path(spec.origin).read_text(encoding="utf-8"))
+    source = "\n".join(sources)
+    doc = {"path": "src/vendored/stdlib.py", "content": ""}
+    room = size_kb * 1024 - len(json.dumps(doc, ensure_ascii=False))
+    content = source[:room]
+    while len(json.dumps(content, ensure_ascii=False)) > room:
+        content = content[: -1 - (len(json.dumps(content, ensure_ascii=False)) - room) // 2]
+    doc["content"] = content
+    return json.dumps(doc, ensure_ascii=False)
+
+
 Run = Callable[[], None]
 
 
@@ -192,6 +222,7 @@ RUNNERS: dict[str, Callable[[str, list[str]], Run]] = {
 SHAPES: dict[str, tuple[str, Callable[[int], str]]] = {
     "string-heavy": ('"write a file": one long code string, small objects', make_document),
     "structured": ('"create records": a list of small records', make_records_document),
+    "bare-file": ('"write a file", nothing else: real source', make_bare_file_document),
 }
 
 Times = dict[str, dict[int, float]]
@@ -293,9 +324,16 @@ def main() -> None:
         default=10,
         help="largest size partial-json-parser is measured at; larger ones are extrapolated",
     )
-    cli.add_argument("--shape", choices=list(SHAPES), action="append", help="default: both")
+    cli.add_argument("--shape", choices=list(SHAPES), action="append", help="default: all")
     cli.add_argument("--plot", type=Path, default=Path(__file__).with_suffix(".png"))
+    cli.add_argument(
+        "--without-memo",
+        action="store_true",
+        help="agentools without its memo of decoded escaped chunks, to measure what it saves",
+    )
     args = cli.parse_args()
+    if args.without_memo:
+        agentools.partial_json._DECODED_MAX_ENTRIES = 0  # type: ignore[misc]
 
     print(
         f"Python {sys.version.split()[0]}, jiter {version('jiter')}, "
@@ -309,7 +347,10 @@ def main() -> None:
         f"up to 10 KB) and {args.jiter_repeat_large} (jiter above), of 3 (partial-json-parser "
         "at 1 KB) and 1 (above),"
     )
-    print("the parsers' runs taken in turn")
+    print(
+        "the parsers' runs taken in turn"
+        + (", agentools WITHOUT its memo" if args.without_memo else "")
+    )
     print()
     results = {}
     for shape in args.shape or list(SHAPES):
