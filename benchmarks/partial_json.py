@@ -228,6 +228,22 @@ SHAPES: dict[str, tuple[str, Callable[[int], str]]] = {
 Times = dict[str, dict[int, float]]
 
 
+def best_times(runs: dict[str, tuple[Run, int]]) -> dict[str, float]:
+    """The best time of each run, each repeated as often as it says, in seconds.
+
+    The runs are taken round-robin, so that a slower moment of the machine hits every parser
+    alike."""
+    best: dict[str, float] = {}
+    for round_ in range(max(repeat for _, repeat in runs.values())):
+        for name, (run, repeat) in runs.items():
+            if round_ < repeat:
+                start = time.perf_counter()
+                run()
+                elapsed = time.perf_counter() - start
+                best[name] = min(best.get(name, elapsed), elapsed)
+    return best
+
+
 def measure(
     make: Callable[[int], str], args: argparse.Namespace
 ) -> tuple[dict[int, str], Times, set[tuple[str, int]]]:
@@ -248,15 +264,8 @@ def measure(
             else:
                 repeat = args.repeat
             runs[name] = (prepare(text, chunks), repeat)
-        # Round-robin, so that a slower moment of the machine hits every parser alike; the best
-        # run of each is kept.
-        for round_ in range(max(repeat for _, repeat in runs.values())):
-            for name, (run, repeat) in runs.items():
-                if round_ < repeat:
-                    start = time.perf_counter()
-                    run()
-                    elapsed = time.perf_counter() - start
-                    times[name][kb] = min(times[name].get(kb, elapsed), elapsed)
+        for name, elapsed in best_times(runs).items():
+            times[name][kb] = elapsed
     estimated: set[tuple[str, int]] = set()
     measured = max(times["partial-json-parser"])
     for kb in SIZES_KB:

@@ -19,7 +19,6 @@ Run from the repository root: ``python benchmarks/string_floor.py`` (needs the `
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from partial_json import CHUNK, make_bare_file_document, run_jiter, run_ours
+from partial_json import CHUNK, best_times, make_bare_file_document, run_jiter, run_ours
 
 
 class ChecksAndAppend:
@@ -79,14 +78,7 @@ def main() -> None:
         "call only": (run_stub(CallOnly, chunks), 25),
         "jiter": (run_jiter(text, chunks), 5),
     }
-    best: dict[str, float] = {}
-    for round_ in range(max(repeat for _, repeat in runs.values())):
-        for name, (run, repeat) in runs.items():
-            if round_ < repeat:
-                start = time.perf_counter()
-                run()
-                elapsed = time.perf_counter() - start
-                best[name] = min(best.get(name, elapsed), elapsed)
+    best = best_times(runs)
     print(
         f"Python {sys.version.split()[0]}; bare-file document, 50 KB = {len(text):,} chars, "
         f"{len(chunks):,} chunks of {CHUNK}; best of 25 runs (5 for jiter), taken in turn"
