@@ -395,6 +395,7 @@ class PartialJSONParser:
             if known is None:  # the string ended, or the machine read the chunk
                 return
         decoded, pending = known
+        # Written out, as in _string_chunk: a method call here costs 2 to 4% of a long string.
         container = self._sc
         key = self._sk
         s = container[key]
