@@ -90,10 +90,25 @@ def make_document(size_kb: int) -> str:
     while len(json.dumps("\n".join(lines), ensure_ascii=False)) < room:
         lines.append(_CODE_LINES[i % len(_CODE_LINES)].format(i=i // len(_CODE_LINES)))
         i += 1
-    content = "\n".join(lines)
-    while len(json.dumps(content, ensure_ascii=False)) > room:
-        content = content[:-1]
-    doc["content"] = content
+    return with_content(doc, "\n".join(lines), target)
+
+
+def with_content(doc: dict[str, object], source: str, target: int) -> str:
+    """``doc`` as JSON, its ``content`` the longest start of ``source`` that fits.
+
+    The room is measured with an empty content's quotes in the text, and the content's own
+    quotes count too: the text is at most ``target - 2`` characters long (1,022 for 1 KB)."""
+    doc["content"] = ""
+    room = target - len(json.dumps(doc, ensure_ascii=False))
+    # The longest prefix whose JSON fits: its length grows with the prefix's.
+    low, high = 0, min(len(source), room)
+    while low < high:
+        mid = (low + high + 1) // 2
+        if len(json.dumps(source[:mid], ensure_ascii=False)) <= room:
+            low = mid
+        else:
+            high = mid - 1
+    doc["content"] = source[:low]
     return json.dumps(doc, ensure_ascii=False)
 
 
@@ -159,14 +174,8 @@ def make_bare_file_document(size_kb: int) -> str:
         assert spec is not None
         assert spec.origin is not None
         sources.append(Path(spec.origin).read_text(encoding="utf-8"))
-    source = "\n".join(sources)
-    doc = {"path": "src/vendored/stdlib.py", "content": ""}
-    room = size_kb * 1024 - len(json.dumps(doc, ensure_ascii=False))
-    content = source[:room]
-    while len(json.dumps(content, ensure_ascii=False)) > room:
-        content = content[: -1 - (len(json.dumps(content, ensure_ascii=False)) - room) // 2]
-    doc["content"] = content
-    return json.dumps(doc, ensure_ascii=False)
+    doc: dict[str, object] = {"path": "src/vendored/stdlib.py"}
+    return with_content(doc, "\n".join(sources), size_kb * 1024)
 
 
 Run = Callable[[], None]
