@@ -1,6 +1,6 @@
 """agentools: the assistant loop (prompt -> model -> tool calls -> results -> ... -> answer), once.
 
-The loop is an I/O-free state machine (``agentools._machine``) driven by a blocking runner
+The loop is an I/O-free state machine (``agentools._core``) driven by a blocking runner
 (``Assistant.run``, sync ``openai.OpenAI``, no event loop) and an asyncio runner
 (``Assistant.arun``, ``openai.AsyncOpenAI``). Subclass ``Hooks`` to follow a response as it
 streams, or iterate ``Assistant.response_events()``.
@@ -11,18 +11,25 @@ from ._errors import (
     AgentoolsError,
     AsyncHookError,
     ContentFilterError,
+    HookError,
+    MalformedArgumentsError,
     MaxTokensExceeded,
     MaxTurnsExceeded,
+    MisuseError,
     ModelProtocolError,
     ResponseTooLarge,
     RunCancelled,
+    SettingsError,
+    ToolDefinitionError,
     ToolErrorsExceeded,
-    UsageError,
+    ToolTimeoutError,
+    UnknownSettingError,
+    UnknownToolError,
 )
 from ._schema import ArgumentsError, SchemaError
 from ._validate import MISSING_TOOL_RESULT, HistoryProblem, repair_history, validate_history
-from .assistant import Assistant
-from .calls import PartialToolCall, ToolCallRequest, ToolResult
+from .assistant import Assistant, ToolContext
+from .calls import PartialToolCall, ToolCall, ToolResult
 from .cancel import CancelToken
 from .history import History
 from .hooks import Hooks
@@ -31,25 +38,18 @@ from .messages import (
     DeveloperMessage,
     Message,
     SystemMessage,
-    ToolCall,
+    TokenUsage,
+    ToolCallRecord,
     ToolMessage,
-    Usage,
     UserMessage,
 )
-from .streaming import ArgumentStream, ArgumentStreamClosed, Snapshot
-from .tools import (
-    FunctionTool,
-    MalformedArgumentsError,
-    ToolContext,
-    Toolkit,
-    Toolset,
-    ToolTimeoutError,
-    UnknownToolError,
-    function_tool,
-)
+from .settings import Settings
+from .streaming import ArgumentSnapshot, ArgumentStream, ArgumentStreamClosed
+from .tools import FunctionTool, Toolkit, ToolRegistry, function_tool
 
 __all__ = [
     "AgentoolsError",
+    "ArgumentSnapshot",
     "ArgumentStream",
     "ArgumentStreamClosed",
     "ArgumentsError",
@@ -63,31 +63,35 @@ __all__ = [
     "History",
     "HistoryError",
     "HistoryProblem",
+    "HookError",
     "Hooks",
-    "MaxTurnsExceeded",
     "MISSING_TOOL_RESULT",
     "MalformedArgumentsError",
     "MaxTokensExceeded",
+    "MaxTurnsExceeded",
     "Message",
+    "MisuseError",
     "ModelProtocolError",
     "PartialToolCall",
     "ResponseTooLarge",
     "RunCancelled",
     "SchemaError",
-    "Snapshot",
+    "Settings",
+    "SettingsError",
     "SystemMessage",
+    "TokenUsage",
     "ToolCall",
-    "ToolCallRequest",
+    "ToolCallRecord",
     "ToolContext",
+    "ToolDefinitionError",
     "ToolErrorsExceeded",
     "ToolMessage",
+    "ToolRegistry",
     "ToolResult",
     "ToolTimeoutError",
     "Toolkit",
-    "Toolset",
-    "Usage",
+    "UnknownSettingError",
     "UnknownToolError",
-    "UsageError",
     "UserMessage",
     "function_tool",
     "repair_history",

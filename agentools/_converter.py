@@ -19,7 +19,7 @@ from .messages import (
     DeveloperMessage,
     Message,
     SystemMessage,
-    ToolCall,
+    ToolCallRecord,
     ToolMessage,
     UserMessage,
 )
@@ -39,7 +39,7 @@ class HistoryError(ValueError):
     """A message dict is not one the Chat Completions API accepts; says which message and why."""
 
 
-def _structure_tool_call(value: Any, _: type[Any]) -> ToolCall:
+def _structure_tool_call(value: Any, _: type[Any]) -> ToolCallRecord:
     if not isinstance(value, Mapping):
         raise TypeError(f"a tool call must be an object, not {type(value).__name__}")
     function = value.get("function")
@@ -48,10 +48,10 @@ def _structure_tool_call(value: Any, _: type[Any]) -> ToolCall:
     fields = {"id": value.get("id"), **function}
     if not all(isinstance(fields.get(key), str) for key in ("id", "name", "arguments")):
         raise ValueError("a tool call needs string 'id', 'function.name' and 'function.arguments'")
-    return ToolCall(id=fields["id"], name=fields["name"], arguments=fields["arguments"])
+    return ToolCallRecord(id=fields["id"], name=fields["name"], arguments=fields["arguments"])
 
 
-def _unstructure_tool_call(call: ToolCall) -> dict[str, Any]:
+def _unstructure_tool_call(call: ToolCallRecord) -> dict[str, Any]:
     return {
         "id": call.id,
         "type": "function",
@@ -84,8 +84,8 @@ def _with_role(unstructure: Callable[[Any], dict[str, Any]]) -> Callable[[Any], 
 def make_converter() -> cattrs.Converter:
     converter = cattrs.Converter(forbid_extra_keys=True)
     converter.register_structure_hook(str, _structure_str)
-    converter.register_structure_hook(ToolCall, _structure_tool_call)
-    converter.register_unstructure_hook(ToolCall, _unstructure_tool_call)
+    converter.register_structure_hook(ToolCallRecord, _structure_tool_call)
+    converter.register_unstructure_hook(ToolCallRecord, _unstructure_tool_call)
     converter.register_structure_hook(str | list[ContentPart], _structure_user_content)
     for cls in _CLASS_BY_ROLE.values():
         converter.register_unstructure_hook(

@@ -8,13 +8,20 @@ __all__ = [
     "AgentoolsError",
     "AsyncHookError",
     "ContentFilterError",
+    "HookError",
+    "MalformedArgumentsError",
     "MaxTokensExceeded",
     "MaxTurnsExceeded",
+    "MisuseError",
     "ModelProtocolError",
     "ResponseTooLarge",
     "RunCancelled",
+    "SettingsError",
+    "ToolDefinitionError",
     "ToolErrorsExceeded",
-    "UsageError",
+    "ToolTimeoutError",
+    "UnknownSettingError",
+    "UnknownToolError",
 ]
 
 
@@ -22,12 +29,27 @@ class AgentoolsError(Exception):
     """Base class of every agentools exception."""
 
 
-class UsageError(AgentoolsError, RuntimeError):
+class MisuseError(AgentoolsError, RuntimeError):
     """The caller used agentools wrongly (an input that does not fit the machine's state, two
-    runs at once on one assistant, ...). Fix the calling code."""
+    runs at once on one assistant, a hook returning what it may not, ...). Fix the calling
+    code."""
 
 
-class AsyncHookError(UsageError, TypeError):
+class SettingsError(AgentoolsError, ValueError):
+    """A setting has a value it cannot have (``max_turns=0``, ``model=""``, ...)."""
+
+
+class UnknownSettingError(SettingsError, TypeError):
+    """A keyword is neither a setting nor a parameter of the model API's call (a misspelling, as
+    ``temprature=0``); the message names the closest known one."""
+
+
+class HookError(MisuseError, TypeError):
+    """Hooks that cannot be used: not an ``agentools.Hooks``, or a method the runner cannot
+    call."""
+
+
+class AsyncHookError(HookError):
     """The blocking runner was given a hook written as ``async def``; it has no event loop to run
     it on. Use ``arun`` or make the method a plain ``def``."""
 
@@ -87,19 +109,42 @@ class RunCancelled(AgentoolsError):
     """The run was cancelled through its ``CancelToken`` (or ``Assistant.cancel()``)."""
 
 
-def malformed(error: Exception) -> ModelProtocolError:
-    """The error for a chunk or completion that is not JSON (the SDK lets json's error out)."""
-    return ModelProtocolError(f"the server sent a malformed chunk or completion: {error}")
-
-
 class MaxTurnsExceeded(AgentoolsError):
-    """The model was called ``max_turns`` times in one run and still asked for tools.
+    """The model was called ``max_turns`` times in one run and the answer was still not finished:
+    the model still asked for tools, or was still being asked to continue after its token limit.
 
     The history stays valid: every tool call in it is answered, so the next ``run`` can go on.
     """
 
-    def __init__(self, max_turns: int) -> None:
-        super().__init__(
-            f"the model asked for tools after {max_turns} turns (max_turns={max_turns})"
+    def __init__(self, max_turns: int, *, continuing: bool = False) -> None:
+        doing = (
+            "was still continuing an answer cut by its token limit"
+            if continuing
+            else "still asked for tools"
         )
+        super().__init__(f"after {max_turns} model calls the model {doing} (max_turns={max_turns})")
         self.max_turns = max_turns
+
+
+# -- what went wrong with one tool call: the model is told, and the loop goes on ----------------
+
+
+class ToolDefinitionError(AgentoolsError, ValueError):
+    """A tool cannot be added as given: another tool has its name, or it is a method read from
+    its class (add it from an instance, e.g. of a ``Toolkit``)."""
+
+
+class UnknownToolError(AgentoolsError, KeyError):
+    """The model called a tool that the assistant does not have (or has disabled), or the
+    ``ToolRegistry`` was asked for one it does not hold."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""  # not KeyError's repr: the model reads it
+
+
+class MalformedArgumentsError(AgentoolsError, ValueError):
+    """The model's arguments are not a JSON object (the tool is not called)."""
+
+
+class ToolTimeoutError(AgentoolsError, TimeoutError):
+    """A tool ran past its ``timeout``."""

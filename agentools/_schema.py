@@ -39,6 +39,7 @@ from typing_extensions import NotRequired, Required, get_type_hints, is_typeddic
 
 __all__ = [
     "ArgumentsError",
+    "ContextParameter",
     "SchemaError",
     "Signature",
     "encode_result",
@@ -81,6 +82,11 @@ _MAPPINGS = frozenset({dict, abc.Mapping, abc.MutableMapping})
 _STRUCTURAL_KEYWORDS = frozenset({"properties", "items", "prefixItems", "additionalProperties"})
 
 _Path = tuple[str | int, ...]
+
+
+class ContextParameter:
+    """Base of the types a tool asks for instead of an argument from the model (``ToolContext``):
+    such a parameter is left out of the schema, and filled by the loop."""
 
 
 class SchemaError(TypeError):

@@ -1,56 +1,73 @@
 """``Assistant``: a model, its tools and hooks, and the conversation so far.
 
-``run()`` and ``arun()`` are the same loop (``_machine.Machine``) driven by two runners; they share
-the history, so a conversation can go on from one to the other.
+``run()``, ``arun()``, ``response_events()`` and ``aresponse_events()`` are one loop (the machine
+of ``agentools._core``) driven by two runners (``agentools._runners``). What they share is here:
+the settings, the tools, the hooks, the history, and one run at a time; they share the history, so
+a conversation can go on from one to the other.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import sys
 import threading
 from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Iterator, Mapping
 from typing import Any
 
+import attrs
 from openai import AsyncOpenAI, OpenAI
 
-from ._dispatch import dispatch, overridden_hooks
-from ._errors import RunCancelled, UsageError
-from ._feeds import ArgumentFeeds
-from ._machine import Machine, Settings
-from ._runner_async import async_events
-from ._runner_sync import blocking_events
-from .calls import ToolCallRequest
+from ._adapters import ChatCompletions, ModelAPI
+from ._core import Machine
+from ._dispatch import HookCalls, hook_calls
+from ._errors import MisuseError
+from ._runners.aio import AsyncRunner
+from ._runners.blocking import BlockingRunner
+from ._schema import ContextParameter
+from .calls import ToolCall
 from .cancel import CancelToken
-from .events import Event, MaxTokens, ResponseEnd
+from .events import Event, ResponseEnd
 from .history import History
 from .hooks.base import Hooks
-from .tools import FunctionTool, Invocation, Toolkit, Toolset
+from .settings import Settings
+from .tools import FunctionTool, Toolkit, ToolRegistry
 
-__all__ = ["Assistant"]
+__all__ = ["Assistant", "ToolContext"]
+
+
+@attrs.frozen(kw_only=True)
+class ToolContext(ContextParameter):
+    """What a tool receives when it annotates a parameter with ``ToolContext``.
+
+    ``call`` is the call being answered (``call.id`` is its tool-call id), ``assistant`` the
+    assistant running it and ``history`` that assistant's history as committed so far (without the
+    assistant message that holds this call: it is committed with the answers to all its calls).
+    The parameter is never part of the schema the model sees.
+    """
+
+    call: ToolCall
+    assistant: Assistant
+    history: History
+
+    @property
+    def call_id(self) -> str:
+        return self.call.id
 
 
 class Assistant:
     """An assistant loop: prompt -> model -> tool calls -> results -> model ... -> answer.
 
-    ``model``, ``system`` (a system prompt sent first on every request, not stored in the
-    history), ``tools`` (functions, ``function_tool`` objects or ``Toolkit`` instances; see
-    ``assistant.tools`` to add, remove, enable and disable them later), ``hooks`` (an
-    ``agentools.Hooks``), ``stream`` (stream the model's answers, default ``True``),
-    ``max_turns`` (model calls per run), ``max_tool_errors`` (stop with ``ToolErrorsExceeded``
-    after that many model turns in a row in which every tool call failed), ``stream_retries``
-    (how many times a model call that broke, even mid-stream, is made again; 0 by default;
-    ``Hooks.on_retry`` is told), ``max_text_chars`` / ``max_argument_chars`` (caps on one
-    message's text and one call's arguments, beyond which the stream is stopped with
-    ``ResponseTooLarge``), ``history`` (a
-    ``History`` to continue, used as given, or a list of message dicts), and
-    ``client`` / ``async_client`` (built on first use as ``OpenAI()`` / ``AsyncOpenAI()``, which
-    read ``OPENAI_API_KEY`` and ``OPENAI_BASE_URL``). Any other keyword (``temperature=0``,
-    ``max_tokens=...``) goes to every ``chat.completions.create`` call as it is.
+    ``model`` and the other keywords are its ``Settings`` (``system``, ``stream``, ``max_turns``,
+    ``max_tool_errors``, ``stream_retries``, ``max_text_chars``, ``max_argument_chars``; see
+    ``agentools.Settings``); any other keyword (``temperature=0``, ``max_tokens=...``) goes to every
+    ``chat.completions.create`` call as it is, and one the call does not take is refused here
+    (``UnknownSettingError``). ``tools`` are functions, ``function_tool`` objects or ``Toolkit``
+    instances (``assistant.tools`` adds, removes, enables and disables them later), ``hooks`` an
+    ``agentools.Hooks``, ``history`` a ``History`` to continue (used as given) or a list of
+    message dicts, ``client`` / ``async_client`` the clients to use (built on first use as
+    ``OpenAI()`` / ``AsyncOpenAI()``, which read ``OPENAI_API_KEY`` and ``OPENAI_BASE_URL``).
 
     One assistant runs one response at a time: a second ``run`` while one is going raises
-    ``UsageError``.
+    ``MisuseError``.
     """
 
     def __init__(
@@ -58,40 +75,18 @@ class Assistant:
         *,
         model: str,
         tools: Iterable[FunctionTool[..., Any] | Toolkit | Callable[..., Any]] = (),
-        system: str | None = None,
         hooks: Hooks | None = None,
-        stream: bool = True,
-        max_turns: int = 10,
-        max_tool_errors: int = 3,
-        stream_retries: int = 0,
-        max_text_chars: int = 1_000_000,
-        max_argument_chars: int = 1_000_000,
         history: History | Iterable[Mapping[str, Any]] | None = None,
         client: OpenAI | None = None,
         async_client: AsyncOpenAI | None = None,
-        **params: Any,
+        **options: Any,
     ) -> None:
-        for name, value, least in [
-            ("max_turns", max_turns, 1),
-            ("max_tool_errors", max_tool_errors, 1),
-            ("stream_retries", stream_retries, 0),
-            ("max_text_chars", max_text_chars, 1),
-            ("max_argument_chars", max_argument_chars, 1),
-        ]:
-            if value < least:
-                raise ValueError(f"{name} must be at least {least}, not {value}")
-        self.model = model
-        self.tools = Toolset(tools)
-        self.system = system
+        self.api: ModelAPI = ChatCompletions()
+        self.settings = Settings.from_options({"model": model, **options})
+        self.api.check_params(self.settings.params, client or async_client)
+        self.tools = ToolRegistry(tools)
         self.hooks = Hooks() if hooks is None else hooks
-        overridden_hooks(self.hooks, blocking=False)  # a wrong type fails here, not mid-run
-        self.stream = stream
-        self.max_turns = max_turns
-        self.max_tool_errors = max_tool_errors
-        self.stream_retries = stream_retries
-        self.max_text_chars = max_text_chars
-        self.max_argument_chars = max_argument_chars
-        self.params = params
+        hook_calls(self.hooks, blocking=False)  # a wrong type fails here, not mid-run
         if history is None:
             history = History()
         elif not isinstance(history, History):
@@ -103,6 +98,14 @@ class Assistant:
         self._owned_async_client: AsyncOpenAI | None = None
         self._running = threading.Lock()
         self._cancel: CancelToken | None = None
+
+    def configure(self, **options: Any) -> None:
+        """Change settings or API parameters (``assistant.configure(temperature=0.2,
+        max_turns=4)``; ``params={...}`` replaces all the parameters). Checked at once; applies
+        from the next model call, also during a run (from a hook, say)."""
+        settings = self.settings.with_options(**options)
+        self.api.check_params(settings.params, self._client or self._async_client)
+        self.settings = settings
 
     @property
     def client(self) -> OpenAI:
@@ -147,15 +150,8 @@ class Assistant:
         Blocking; needs no event loop and never touches one, so it also works in a thread whose
         loop is running (Jupyter) and in Django sync views. ``cancel`` stops it from any thread.
         """
-        text = ""
-        events = self.response_events(prompt, hooks=hooks, cancel=cancel)
-        try:
-            for event in events:
-                if isinstance(event, ResponseEnd):
-                    text = event.text
-        finally:
-            events.close()
-        return text
+        with contextlib.closing(self.response_events(prompt, hooks=hooks, cancel=cancel)) as run:
+            return _answer(run)
 
     def response_events(
         self, prompt: str, *, hooks: Hooks | None = None, cancel: CancelToken | None = None
@@ -165,20 +161,8 @@ class Assistant:
         The hooks are called too, each before its event is yielded. Leaving the loop early closes
         the model's stream and waits for running tools.
         """
-        table = overridden_hooks(self.hooks if hooks is None else hooks, blocking=True)
-        with self._one_run(cancel) as token:
-            machine = self._machine()
-            machine.start(prompt)
-            feeds = ArgumentFeeds(self.tools.get)
-            events = blocking_events(machine, self.client, self._prepare, feeds, token)
-            try:
-                for event in events:
-                    result = dispatch(table, event)
-                    if isinstance(event, MaxTokens):
-                        machine.decide(result)
-                    yield event
-            finally:
-                events.close()  # the runner's cleanup runs now, whatever stopped the loop
+        with self._run(prompt, hooks, cancel, blocking=True) as (machine, calls, token):
+            yield from BlockingRunner(machine, self.client, calls, token).events()
 
     # -- asyncio -----------------------------------------------------------------------------
 
@@ -191,13 +175,12 @@ class Assistant:
         ``Assistant.cancel()``, from any thread) raises ``RunCancelled``.
         """
         text = ""
-        events = self.aresponse_events(prompt, hooks=hooks, cancel=cancel)
-        try:
-            async for event in events:
-                if isinstance(event, ResponseEnd):
+        async with contextlib.aclosing(
+            self.aresponse_events(prompt, hooks=hooks, cancel=cancel)
+        ) as run:
+            async for event in run:
+                if type(event) is ResponseEnd:
                     text = event.text
-        finally:
-            await events.aclose()
         return text
 
     async def aresponse_events(
@@ -205,67 +188,50 @@ class Assistant:
     ) -> AsyncGenerator[Event, None]:
         """The asyncio run as an async generator of events; close it (``aclose()``, or
         ``contextlib.aclosing``) if you leave the loop early."""
-        table = overridden_hooks(self.hooks if hooks is None else hooks, blocking=False)
-        with self._one_run(cancel) as token:
-            machine = self._machine()
-            machine.start(prompt)
-            feeds = ArgumentFeeds(self.tools.get)
-            events = async_events(machine, self.async_client, self._prepare, feeds)
-            task = asyncio.current_task()
-            loop = asyncio.get_running_loop()
-            assert task is not None
-            forget = token.on_cancel(lambda: loop.call_soon_threadsafe(task.cancel))
-            try:
+        with self._run(prompt, hooks, cancel, blocking=False) as (machine, calls, token):
+            runner = AsyncRunner(machine, self.async_client, calls, token)
+            async with contextlib.aclosing(runner.events()) as events:
                 async for event in events:
-                    result = dispatch(table, event)
-                    if result is not None and hasattr(result, "__await__"):
-                        result = await result
-                    if isinstance(event, MaxTokens):
-                        machine.decide(result)
                     yield event
-            except asyncio.CancelledError:
-                if not token.cancelled:
-                    raise
-                if sys.version_info >= (3, 11):
-                    task.uncancel()
-                raise RunCancelled("the run was cancelled") from None
-            finally:
-                forget()
-                # An abandoned async generator is closed only when the loop gets round to it:
-                # close the runner now, so its stream, tools and consumers end with the run.
-                await events.aclose()
 
     # -- shared ------------------------------------------------------------------------------
 
-    def _prepare(self, call: ToolCallRequest) -> Invocation:
-        return self.tools.prepare(call, self)
-
-    def _machine(self) -> Machine:
-        settings = Settings(
-            model=self.model,
-            tools=self.tools.schemas,
-            system=self.system,
-            stream=self.stream,
-            max_turns=self.max_turns,
-            max_tool_errors=self.max_tool_errors,
-            max_text_chars=self.max_text_chars,
-            max_argument_chars=self.max_argument_chars,
-            stream_retries=self.stream_retries,
-            params=self.params,
-        )
-        return Machine(settings, self.history)
-
     @contextlib.contextmanager
-    def _one_run(self, cancel: CancelToken | None) -> Iterator[CancelToken]:
-        """One run at a time (they share the history); its token, for ``cancel()``."""
+    def _run(
+        self, prompt: str, hooks: Hooks | None, cancel: CancelToken | None, *, blocking: bool
+    ) -> Iterator[tuple[Machine, HookCalls, CancelToken]]:
+        """One run: its hooks, its machine (started: the prompt is in the history) and its
+        token; one at a time, as runs share the history."""
+        calls = hook_calls(self.hooks if hooks is None else hooks, blocking=blocking)
         if not self._running.acquire(blocking=False):
-            raise UsageError("this assistant is already running a response; wait for it to end")
+            raise MisuseError("this assistant is already running a response; wait for it to end")
         token = self._cancel = CancelToken() if cancel is None else cancel
         try:
-            yield token
+            machine = Machine(
+                lambda: self.settings,
+                self.history,
+                api=self.api,
+                tools=self.tools,
+                tool_context=self._tool_context,
+                cancel=token,
+            )
+            machine.start(prompt)
+            yield machine, calls, token
         finally:
             self._cancel = None
             self._running.release()
 
+    def _tool_context(self, call: ToolCall) -> ToolContext:
+        return ToolContext(call=call, assistant=self, history=self.history)
+
     def __repr__(self) -> str:
-        return f"<Assistant model={self.model!r} tools={[tool.name for tool in self.tools]}>"
+        names = [tool.name for tool in self.tools]
+        return f"<Assistant model={self.settings.model!r} tools={names}>"
+
+
+def _answer(events: Iterator[Event]) -> str:
+    text = ""
+    for event in events:
+        if type(event) is ResponseEnd:
+            text = event.text
+    return text

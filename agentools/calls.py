@@ -1,4 +1,6 @@
-"""A tool call at its three stages: streaming, complete, answered.
+"""A tool call at its three stages: ``PartialToolCall`` while it streams, ``ToolCall`` once it is
+complete, ``ToolResult`` once it is answered. (In the history, a call is the
+``messages.ToolCallRecord`` of its assistant message.)
 
 These are the objects the tool hooks receive. They are frozen snapshots, except ``parsed`` of a
 ``PartialToolCall``, which is the incremental parser's live value (see ``agentools.partial_json``):
@@ -13,7 +15,7 @@ import attrs
 
 from .partial_json import PartialJSONParser
 
-__all__ = ["PartialToolCall", "ToolCallRequest", "ToolResult"]
+__all__ = ["PartialToolCall", "ToolCall", "ToolResult"]
 
 
 @attrs.frozen(kw_only=True)
@@ -40,7 +42,7 @@ class PartialToolCall:
 
 
 @attrs.frozen(kw_only=True)
-class ToolCallRequest:
+class ToolCall:
     """A complete tool call, about to run.
 
     ``parsed`` is the decoded arguments object (``{}`` when the arguments were empty). When the

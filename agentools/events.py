@@ -10,24 +10,25 @@ The machine produces these; the runners hand each one to the matching ``Hooks`` 
             case ToolResultDone(call=call, result=result):
                 print(f"\\n[{call.name} -> {result.content}]")
 
-Each class names the hook it feeds (``hook``) and the arguments it passes (``hook_args()``), so
-both runners and the generator style dispatch through one table.
+Each class names the hook it feeds (``hook``); the hook is called with the event's fields, in
+order, as positional arguments (``TextDelta(delta, snapshot)`` -> ``on_partial_text(delta,
+snapshot)``), so both runners and the generator style dispatch through one table.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar, get_args
 
 import attrs
 
-from .calls import PartialToolCall, ToolCallRequest, ToolResult
-from .messages import AssistantMessage, Usage
+from .calls import PartialToolCall, ToolCall, ToolResult
+from .messages import AssistantMessage, TokenUsage
 
 __all__ = [
     "ContentFiltered",
     "Event",
     "MaxTokens",
-    "PreviewError",
+    "PreviewFailed",
     "RefusalDone",
     "ResponseEnd",
     "ResponseStart",
@@ -43,12 +44,11 @@ __all__ = [
 
 @attrs.frozen(kw_only=True)
 class ResponseStart:
+    """A run began: the prompt is in the history and the model is about to be called."""
+
     hook: ClassVar[str] = "on_response_start"
     prompt: str
     model: str
-
-    def hook_args(self) -> tuple[Any, ...]:
-        return (self.prompt, self.model)
 
 
 @attrs.frozen(kw_only=True)
@@ -59,9 +59,6 @@ class TextDelta:
     delta: str
     snapshot: str
 
-    def hook_args(self) -> tuple[Any, ...]:
-        return (self.delta, self.snapshot)
-
 
 @attrs.frozen(kw_only=True)
 class TextDone:
@@ -69,9 +66,6 @@ class TextDone:
 
     hook: ClassVar[str] = "on_text"
     text: str
-
-    def hook_args(self) -> tuple[Any, ...]:
-        return (self.text,)
 
 
 @attrs.frozen(kw_only=True)
@@ -81,9 +75,6 @@ class RefusalDone:
     hook: ClassVar[str] = "on_refusal"
     text: str
 
-    def hook_args(self) -> tuple[Any, ...]:
-        return (self.text,)
-
 
 @attrs.frozen(kw_only=True)
 class ToolCallDelta:
@@ -92,19 +83,13 @@ class ToolCallDelta:
     hook: ClassVar[str] = "on_partial_tool_call"
     call: PartialToolCall
 
-    def hook_args(self) -> tuple[Any, ...]:
-        return (self.call,)
-
 
 @attrs.frozen(kw_only=True)
 class ToolCallDone:
     """A complete tool call, announced before it runs."""
 
     hook: ClassVar[str] = "on_tool_call"
-    call: ToolCallRequest
-
-    def hook_args(self) -> tuple[Any, ...]:
-        return (self.call,)
+    call: ToolCall
 
 
 @attrs.frozen(kw_only=True)
@@ -112,23 +97,17 @@ class ToolResultDone:
     """A tool call finished (or failed, see ``result.error``)."""
 
     hook: ClassVar[str] = "on_tool_result"
-    call: ToolCallRequest
+    call: ToolCall
     result: ToolResult
-
-    def hook_args(self) -> tuple[Any, ...]:
-        return (self.call, self.result)
 
 
 @attrs.frozen(kw_only=True)
-class PreviewError:
+class PreviewFailed:
     """A tool's preview raised; the stream and the tool call go on."""
 
     hook: ClassVar[str] = "on_preview_error"
-    call: PartialToolCall | ToolCallRequest
+    call: PartialToolCall | ToolCall
     error: Exception
-
-    def hook_args(self) -> tuple[Any, ...]:
-        return (self.call, self.error)
 
 
 @attrs.frozen(kw_only=True)
@@ -140,9 +119,6 @@ class MaxTokens:
     hook: ClassVar[str] = "on_max_tokens"
     message: AssistantMessage
 
-    def hook_args(self) -> tuple[Any, ...]:
-        return (self.message,)
-
 
 @attrs.frozen(kw_only=True)
 class ContentFiltered:
@@ -151,9 +127,6 @@ class ContentFiltered:
 
     hook: ClassVar[str] = "on_content_filter"
     message: AssistantMessage
-
-    def hook_args(self) -> tuple[Any, ...]:
-        return (self.message,)
 
 
 @attrs.frozen(kw_only=True)
@@ -164,29 +137,22 @@ class Retry:
     attempt: int
     error: BaseException
 
-    def hook_args(self) -> tuple[Any, ...]:
-        return (self.attempt, self.error)
-
 
 @attrs.frozen(kw_only=True)
 class UsageUpdate:
     """Token usage of one model call (``usage``) and of the whole response so far (``total``)."""
 
     hook: ClassVar[str] = "on_usage"
-    usage: Usage
-    total: Usage
-
-    def hook_args(self) -> tuple[Any, ...]:
-        return (self.usage, self.total)
+    usage: TokenUsage
+    total: TokenUsage
 
 
 @attrs.frozen(kw_only=True)
 class ResponseEnd:
+    """The run finished; ``text`` is what ``run``/``arun`` return."""
+
     hook: ClassVar[str] = "on_response_end"
     text: str
-
-    def hook_args(self) -> tuple[Any, ...]:
-        return (self.text,)
 
 
 Event = (
@@ -197,10 +163,13 @@ Event = (
     | ToolCallDelta
     | ToolCallDone
     | ToolResultDone
-    | PreviewError
+    | PreviewFailed
     | MaxTokens
     | ContentFiltered
     | Retry
     | UsageUpdate
     | ResponseEnd
 )
+
+EVENT_TYPES: frozenset[type[Event]] = frozenset(get_args(Event))
+"""The event classes, for the runners to tell an event from an action in one look-up."""

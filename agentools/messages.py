@@ -17,9 +17,9 @@ __all__ = [
     "DeveloperMessage",
     "Message",
     "SystemMessage",
-    "ToolCall",
+    "ToolCallRecord",
     "ToolMessage",
-    "Usage",
+    "TokenUsage",
     "UserMessage",
 ]
 
@@ -49,10 +49,12 @@ class UserMessage:
 
 
 @attrs.frozen(kw_only=True)
-class ToolCall:
-    """A complete function call the model asked for.
+class ToolCallRecord:
+    """A tool call as an assistant message in the history records it.
 
-    ``arguments`` is the JSON text exactly as the model wrote it (the API wants it back verbatim).
+    ``arguments`` is the JSON text exactly as the model wrote it (the API wants it back verbatim),
+    or ``"{}"`` when what it wrote was not a JSON object (the tool message answering the call
+    says so). The call as hooks see it, with its parsed arguments, is ``agentools.ToolCall``.
     """
 
     id: str
@@ -63,7 +65,7 @@ class ToolCall:
 @attrs.frozen(kw_only=True)
 class AssistantMessage:
     content: str | None = None
-    tool_calls: tuple[ToolCall, ...] = ()
+    tool_calls: tuple[ToolCallRecord, ...] = ()
     refusal: str | None = None
     name: str | None = None
     role: Literal["assistant"] = attrs.field(default="assistant", init=False)
@@ -81,15 +83,15 @@ Message = SystemMessage | DeveloperMessage | UserMessage | AssistantMessage | To
 
 
 @attrs.frozen(kw_only=True)
-class Usage:
+class TokenUsage:
     """Token counts, summed over the model calls they describe."""
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
 
-    def __add__(self, other: Usage) -> Usage:
-        return Usage(
+    def __add__(self, other: TokenUsage) -> TokenUsage:
+        return TokenUsage(
             prompt_tokens=self.prompt_tokens + other.prompt_tokens,
             completion_tokens=self.completion_tokens + other.completion_tokens,
             total_tokens=self.total_tokens + other.total_tokens,

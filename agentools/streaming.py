@@ -29,12 +29,14 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
-__all__ = ["ArgumentStream", "ArgumentStreamClosed", "Snapshot"]
+from ._errors import AgentoolsError
+
+__all__ = ["ArgumentStream", "ArgumentStreamClosed", "ArgumentSnapshot"]
 
 T = TypeVar("T")
 
 
-class ArgumentStreamClosed(Exception):
+class ArgumentStreamClosed(AgentoolsError):
     """The arguments will never be complete; ``reason`` is ``"cut"``, ``"invalid"`` or
     ``"cancelled"``."""
 
@@ -44,7 +46,7 @@ class ArgumentStreamClosed(Exception):
 
 
 @attrs.frozen(kw_only=True)
-class Snapshot:
+class ArgumentSnapshot:
     """The arguments as far as they have come: ``arguments`` is a dict of the members received
     (an unfinished string as far as it has come), ``complete`` the names of the top-level members
     that are finished, and ``done`` whether all the arguments are."""
@@ -69,7 +71,7 @@ class ArgumentStream(Generic[T]):
 
     def __init__(self) -> None:
         self._condition = threading.Condition()
-        self._latest: Snapshot | None = None
+        self._latest: ArgumentSnapshot | None = None
         self._version = 0
         self._taken = 0
         self._state = _OPEN
@@ -89,7 +91,7 @@ class ArgumentStream(Generic[T]):
             value: T = self._final
             return value
 
-    def __iter__(self) -> Iterator[Snapshot]:
+    def __iter__(self) -> Iterator[ArgumentSnapshot]:
         while True:
             with self._condition:
                 self._waiting = True
@@ -99,7 +101,7 @@ class ArgumentStream(Generic[T]):
                 return
             yield snapshot
 
-    async def __aiter__(self) -> AsyncIterator[Snapshot]:
+    async def __aiter__(self) -> AsyncIterator[ArgumentSnapshot]:
         loop = asyncio.get_running_loop()
         while True:
             with self._condition:
@@ -120,7 +122,7 @@ class ArgumentStream(Generic[T]):
     def _ready(self) -> bool:
         return self._version > self._taken or self._state != _OPEN
 
-    def _take(self) -> Snapshot | None:
+    def _take(self) -> ArgumentSnapshot | None:
         """The next snapshot, ``None`` at the normal end; raises if the stream was closed."""
         self._waiting = False
         if self._version > self._taken:
@@ -130,22 +132,22 @@ class ArgumentStream(Generic[T]):
             raise self._closed
         return None
 
-    # -- producer side (the runners) ---------------------------------------------------------
+    # -- producer side: the loop's argument feeds (``agentools._core.feeds``) --------------------
 
     @property
-    def wants_snapshot(self) -> bool:
+    def _wants_snapshot(self) -> bool:
         """Is the consumer waiting for a snapshot it has not had? Only then is one worth making:
         one made while it is busy would be stale by the time it looks."""
         return self._waiting and self._taken == self._version
 
-    def publish(self, snapshot: Snapshot) -> None:
+    def _publish(self, snapshot: ArgumentSnapshot) -> None:
         with self._condition:
             if self._state == _OPEN:
                 self._latest = snapshot
                 self._version += 1
                 self._wake()
 
-    def complete(self, snapshot: Snapshot, final: Any) -> None:
+    def _complete(self, snapshot: ArgumentSnapshot, final: Any) -> None:
         """The last snapshot, and the structured value ``final`` returns."""
         with self._condition:
             if self._state == _OPEN:
@@ -155,7 +157,7 @@ class ArgumentStream(Generic[T]):
                 self._state = _COMPLETE
                 self._wake()
 
-    def close(self, reason: str, detail: str = "") -> None:
+    def _close(self, reason: str, detail: str = "") -> None:
         """The arguments will never be complete; the consumer's iteration raises."""
         with self._condition:
             if self._state == _OPEN:

@@ -1,14 +1,10 @@
-"""Tools the model can call, and how a call becomes a result without doing any I/O.
+"""Tools the model can call: ``@function_tool``, ``Toolkit`` (tools that share state) and
+``ToolRegistry`` (an assistant's tools by name, ``assistant.tools``).
 
-``Toolset.prepare(call)`` decides everything that does not need the function to run (is the tool
-known and enabled, do the arguments fit); ``Invocation.succeeded(value)``, ``.failed(error)`` and
-``.timed_out()`` turn what the function did into the ``ToolResult`` the model receives. The
-runners only call the function: in a thread, on an event loop, as they can.
-
-The fault policy: whatever goes wrong with a call (the function raises, the arguments are not
-JSON or do not fit, the tool does not exist, it runs past its ``timeout``), the model receives a
-short message naming the problem (never a traceback) and the loop goes on. A tool made with
-``raise_errors=True`` lets its exception propagate to the caller of ``run``/``arun`` instead.
+A tool is described once, when it is defined (``agentools._schema``: the JSON schema from the
+signature, the descriptions from the docstring); what happens when the model calls it (the
+arguments checked and structured, the one fault policy) is the loop's core
+(``agentools._core.tool_calls``).
 """
 
 from __future__ import annotations
@@ -18,52 +14,24 @@ import dataclasses
 import inspect
 import types
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, get_args, get_origin, overload
+from typing import Any, Generic, TypeVar, get_args, get_origin, overload
 
 import attrs
 from typing_extensions import ParamSpec, get_type_hints, is_typeddict
 
-from ._schema import ArgumentsError, SchemaError, Signature, encode_result, signature_of
-from .calls import ToolCallRequest, ToolResult
+from ._errors import ToolDefinitionError, UnknownToolError
+from ._schema import ContextParameter, SchemaError, Signature, signature_of
 from .streaming import ArgumentStream
-
-if TYPE_CHECKING:
-    from .assistant import Assistant
-    from .history import History
 
 __all__ = [
     "FunctionTool",
-    "Invocation",
-    "MalformedArgumentsError",
-    "ToolContext",
-    "ToolTimeoutError",
+    "ToolRegistry",
     "Toolkit",
-    "Toolset",
-    "UnknownToolError",
     "function_tool",
 ]
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-@attrs.frozen(kw_only=True)
-class ToolContext:
-    """What a tool receives when it annotates a parameter with ``ToolContext``.
-
-    ``call`` is the call being answered (``call.id`` is its tool-call id), ``assistant`` the
-    assistant running it and ``history`` that assistant's history as committed so far (without the
-    assistant message that holds this call: it is committed with the answers to all its calls).
-    The parameter is never part of the schema the model sees.
-    """
-
-    call: ToolCallRequest
-    assistant: Assistant
-    history: History
-
-    @property
-    def call_id(self) -> str:
-        return self.call.id
 
 
 class _Unbound:
@@ -194,7 +162,7 @@ class FunctionTool(Generic[P, R]):
             name=name,
             description=description,
             strict=strict,
-            context_types=(ToolContext,),
+            context_types=(ContextParameter,),
         )
         self.is_async = inspect.iscoroutinefunction(function)
         self.timeout = timeout
@@ -333,66 +301,10 @@ class Toolkit:
         return [tool for tool in tools if isinstance(tool, FunctionTool)]
 
 
-def describe_error(error: BaseException) -> str:
-    """What the model is told of a failed call: the exception's type and message, no traceback."""
-    message = str(error)
-    return (
-        f"Error: {type(error).__name__}: {message}" if message else f"Error: {type(error).__name__}"
-    )
-
-
-class UnknownToolError(LookupError):
-    """The model called a tool that the assistant does not have (or has disabled)."""
-
-
-class MalformedArgumentsError(ValueError):
-    """The model's arguments are not a JSON object (the tool is not called)."""
-
-
-class ToolTimeoutError(TimeoutError):
-    """A tool ran past its ``timeout``."""
-
-
-@attrs.frozen(kw_only=True)
-class Invocation:
-    """One tool call, ready to run (``function`` is set) or already answered (``result`` is)."""
-
-    call: ToolCallRequest
-    function: Callable[..., Any] | None = None
-    args: tuple[Any, ...] = ()
-    kwargs: Mapping[str, Any] = attrs.field(factory=dict)
-    is_async: bool = False
-    timeout: float | None = None
-    raise_errors: bool = False
-    result: ToolResult | None = None
-    streamed: Any = None
-    """For a streaming tool: the structured arguments its ``ArgumentStream`` completes with."""
-
-    def succeeded(self, value: Any) -> ToolResult:
-        try:
-            content = encode_result(value)
-        except Exception as error:
-            return self.failed(error)
-        return ToolResult(call_id=self.call.id, content=content, value=value)
-
-    def failed(self, error: Exception) -> ToolResult:
-        """The result telling the model about ``error``; re-raises it for ``raise_errors`` tools."""
-        if self.raise_errors:
-            raise error
-        return ToolResult(call_id=self.call.id, content=describe_error(error), error=error)
-
-    def timed_out(self) -> ToolResult:
-        error = ToolTimeoutError(f"{self.call.name} did not finish within {self.timeout:g} s")
-        return ToolResult(call_id=self.call.id, content=describe_error(error), error=error)
-
-
-def _answered(call: ToolCallRequest, error: Exception) -> Invocation:
-    return Invocation(call=call, result=Invocation(call=call).failed(error))
-
-
-class Toolset:
-    """An assistant's tools by name: add, remove, enable and disable them at any time (a change
-    applies from the next model call); it prepares the model's calls to them."""
+class ToolRegistry:
+    """An assistant's tools by name (``assistant.tools``): add, remove, enable and disable them at
+    any time; a change applies from the next model call. (A ``Toolkit`` is a group of tools you
+    write; the registry holds the tools of every toolkit and function you give the assistant.)"""
 
     def __init__(
         self, tools: Iterable[FunctionTool[..., Any] | Toolkit | Callable[..., Any]] = ()
@@ -412,18 +324,19 @@ class Toolset:
         if not isinstance(tool, FunctionTool):
             tool = FunctionTool(tool)
         if tool.is_method:
-            raise TypeError(
+            raise ToolDefinitionError(
                 f"tool {tool.name!r} is a method; add it from an instance (e.g. a Toolkit)"
             )
         existing = self._tools.get(tool.name)
         if existing is not None and existing.function != tool.function:
-            raise ValueError(
+            raise ToolDefinitionError(
                 f"two tools are named {tool.name!r}: {existing.function!r} and {tool.function!r}"
             )
         self._tools[tool.name] = tool
 
     def remove(self, tool: str | FunctionTool[..., Any] | Toolkit) -> None:
-        """Remove a tool (by name or object) or every tool of a toolkit; ``KeyError`` if absent."""
+        """Remove a tool (by name or object) or every tool of a toolkit; ``UnknownToolError`` (a
+        ``KeyError``) if absent."""
         if isinstance(tool, Toolkit):
             for each in tool.tools():
                 self.remove(each)
@@ -446,7 +359,7 @@ class Toolset:
         try:
             return self._tools[name]
         except KeyError:
-            raise KeyError(f"no tool named {name!r}") from None
+            raise UnknownToolError(f"no tool named {name!r}") from None
 
     def __iter__(self) -> Iterator[FunctionTool[..., Any]]:
         return iter(list(self._tools.values()))
@@ -457,42 +370,20 @@ class Toolset:
     def __contains__(self, name: object) -> bool:
         return name in self._tools
 
-    def schemas(self) -> list[dict[str, Any]]:
-        """The enabled tools, as the request's ``tools`` list."""
-        return [tool.to_openai() for tool in self if tool.name not in self._disabled]
+    def signatures(self) -> tuple[Signature, ...]:
+        """The enabled tools' descriptions, for the next model call."""
+        return tuple(tool.signature for tool in self if tool.name not in self._disabled)
 
-    def prepare(self, call: ToolCallRequest, assistant: Assistant | None = None) -> Invocation:
-        """Check ``call`` against the tools; the invocation is either ready to run or answered."""
-        tool = self.get(call.name)
-        if tool is None:
-            available = ", ".join(sorted(set(self._tools) - self._disabled)) or "none"
-            return _answered(
-                call,
-                UnknownToolError(f"there is no tool {call.name!r}; available tools: {available}"),
-            )
-        if call.arguments_error is not None:
-            return _answered(call, MalformedArgumentsError(call.arguments_error))
-        context = None
-        if tool.signature.context_parameters and assistant is not None:
-            context = ToolContext(call=call, assistant=assistant, history=assistant.history)
-        try:
-            args, kwargs = tool.signature.structure(call.parsed, context=context)
-            streamed = tool.arguments_value(kwargs) if tool.streams_arguments else None
-        except ArgumentsError as error:
-            return _answered(call, error)
-        except Exception as error:  # an attrs validator of a streaming tool's argument class
-            return _answered(call, ArgumentsError([("", f"{type(error).__name__}: {error}")]))
-        return Invocation(
-            call=call,
-            function=tool.function,
-            args=args,
-            kwargs=kwargs,
-            is_async=tool.is_async,
-            timeout=tool.timeout,
-            raise_errors=tool.raise_errors,
-            streamed=streamed,
-        )
+    def enabled_names(self) -> list[str]:
+        """The names of the enabled tools, sorted (what the model is told it may call)."""
+        return sorted(set(self._tools) - self._disabled)
 
     def get(self, name: str) -> FunctionTool[..., Any] | None:
         """The enabled tool named ``name``, or ``None``."""
         return None if name in self._disabled else self._tools.get(name)
+
+    def __repr__(self) -> str:
+        shown = [
+            name if name not in self._disabled else f"{name} (disabled)" for name in self._tools
+        ]
+        return f"<ToolRegistry {shown}>"

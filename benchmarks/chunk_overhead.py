@@ -4,10 +4,10 @@ Both sides get the same pre-parsed ``ChatCompletionChunk`` objects, so neither H
 decoding is measured:
 
 - agentools: ``Machine.receive_chunk`` (state check + accumulation of content, tool-call names
-  and arguments, incremental argument parsing), the previews/streaming-tools bookkeeping of every
-  event it causes (``ArgumentFeeds.observe``; these tools have no preview) and the dispatch of
-  every event to hook methods that are overridden but do nothing: exactly what the runners do
-  between two chunks;
+  and arguments, incremental argument parsing, the previews/streaming-tools bookkeeping of the
+  arguments; these tools have no preview), then ``Machine.next_step()`` until it needs input,
+  each event dispatched to hook methods that are overridden but do nothing: what the runners do
+  between two chunks (less their generator's resumption);
 - the SDK: ``ChatCompletionStreamState.handle_chunk`` with its events consumed, what
   ``client.chat.completions.stream()`` does per chunk.
 
@@ -26,13 +26,13 @@ from typing import Any
 from openai.lib.streaming.chat import ChatCompletionStreamState
 from openai.types.chat import ChatCompletionChunk
 
-from agentools import Hooks
-from agentools._dispatch import dispatch, overridden_hooks
-from agentools._feeds import ArgumentFeeds
-from agentools._machine import CallModel, Machine, Settings
+from agentools import Hooks, Settings
+from agentools._adapters import ChatCompletions
+from agentools._core import NEED_INPUT, CallModel, Machine
+from agentools._dispatch import hook_calls
 from agentools.history import History
 from agentools.testing import Chunking, ToolCallSpec, Turn, render_chunks
-from agentools.tools import Toolset, function_tool
+from agentools.tools import ToolRegistry, function_tool
 
 
 @function_tool
@@ -47,7 +47,7 @@ def read_file(path: str) -> str:
     return path
 
 
-TOOLS = Toolset([write_file, read_file])
+TOOLS = ToolRegistry([write_file, read_file])
 
 
 class NoOpHooks(Hooks):
@@ -90,7 +90,9 @@ def workloads() -> dict[str, list[ChatCompletionChunk]]:
 
 
 def streaming_machine() -> Machine:
-    machine = Machine(Settings(model="m", stream=True), History())
+    machine = Machine(
+        Settings(model="m", stream=True), History(), api=ChatCompletions(), tools=TOOLS
+    )
     machine.start("go")
     while not isinstance(machine.next_step(), CallModel):
         pass
@@ -98,16 +100,16 @@ def streaming_machine() -> Machine:
 
 
 def agentools_pass(chunks: Sequence[ChatCompletionChunk]) -> float:
-    table = overridden_hooks(NoOpHooks(), blocking=True)
+    calls = hook_calls(NoOpHooks(), blocking=True)
     machine = streaming_machine()
-    feeds = ArgumentFeeds(TOOLS.get)
-    receive, next_event, observe = machine.receive_chunk, machine.next_event, feeds.observe
+    receive, next_step, hook = machine.receive_chunk, machine.next_step, calls.get
     start = time.perf_counter()
     for chunk in chunks:
         receive(chunk)
-        while (event := next_event()) is not None:
-            observe(event)
-            dispatch(table, event)
+        while (step := next_step()) is not NEED_INPUT:
+            call = hook(type(step))
+            if call is not None:
+                call(step)
     return time.perf_counter() - start
 
 

@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine
+from concurrent.futures import Future
 from typing import Any, TypeVar
 
-from agentools import Assistant, Hooks
-from agentools.testing import FakeOpenAIServer
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
+
+from agentools import Assistant, CancelToken, History, Hooks, Settings, ToolRegistry, function_tool
+from agentools._adapters import ChatCompletions
+from agentools._core import NEED_INPUT, Machine
+from agentools.testing import FakeOpenAIServer, Turn, render_chunks, render_completion
 
 T = TypeVar("T")
 
@@ -66,3 +71,77 @@ class Bot:
                 self.runner.await_(assistant.async_client.close())
             else:
                 asyncio.run(assistant.async_client.close())
+
+
+# -- driving the machine by hand ------------------------------------------------------------
+
+
+@function_tool
+def f(key: str = "") -> str:
+    """A tool the machine tests' calls name."""
+    return f"f:{key}"
+
+
+@function_tool
+def g() -> str:
+    """Another one."""
+    return "g"
+
+
+@function_tool(raise_errors=True)
+def raising() -> str:
+    """A tool whose exceptions end the run."""
+    return "r"
+
+
+def new_machine(
+    *, stream: bool = True, cancel: CancelToken | None = None, **settings: Any
+) -> Machine:
+    """A machine with tools ``f``, ``g`` and ``raising``, on the Chat Completions adapter."""
+    return Machine(
+        Settings(model="m", stream=stream, **settings),
+        History(),
+        api=ChatCompletions(),
+        tools=ToolRegistry([f, g, raising]),
+        cancel=cancel,
+    )
+
+
+def chunks_of(turn: Turn, **kwargs: Any) -> list[ChatCompletionChunk]:
+    return [ChatCompletionChunk.model_validate(c) for c in render_chunks(turn, **kwargs)]
+
+
+def completion_of(turn: Turn) -> ChatCompletion:
+    return ChatCompletion.model_validate(render_completion(turn))
+
+
+def drain(machine: Machine) -> list[Any]:
+    """The steps until the machine needs input (an exception it raises propagates)."""
+    steps = []
+    while (step := machine.next_step()) is not NEED_INPUT:
+        steps.append(step)
+    return steps
+
+
+def answer(machine: Machine, turn: Turn) -> list[Any]:
+    """Feed ``turn`` as the model's answer (streamed or whole, as the machine's call asks) and
+    return the steps that follow."""
+    steps: list[Any] = []
+    if machine._call is not None and machine._call.stream:
+        for chunk in chunks_of(turn, include_usage=True):
+            machine.receive_chunk(chunk)
+            steps += drain(machine)
+    else:
+        machine.receive_chunk(completion_of(turn))
+    machine.receive_end()
+    return steps + drain(machine)
+
+
+def done(value: Any = None, error: BaseException | None = None) -> Future[Any]:
+    """A finished future, as the runners hand in for a tool's outcome."""
+    future: Future[Any] = Future()
+    if error is None:
+        future.set_result(value)
+    else:
+        future.set_exception(error)
+    return future

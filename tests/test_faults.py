@@ -46,9 +46,9 @@ from agentools import (
     function_tool,
     validate_history,
 )
-from agentools._machine import CONTINUE_PROMPT, CUT_CALL_MESSAGE
+from agentools._core import CONTINUE_PROMPT, CUT_CALL_MESSAGE
 from agentools.hooks import RecordingHooks
-from agentools.streaming import Snapshot
+from agentools.streaming import ArgumentSnapshot
 from agentools.testing import (
     Chunking,
     DropAfter,
@@ -256,7 +256,7 @@ def lookup_tool(ran: list[str]) -> Any:
         return f"value of {key}"
 
     @lookup.preview
-    def show(snapshot: Snapshot) -> None:
+    def show(snapshot: ArgumentSnapshot) -> None:
         pass
 
     return lookup

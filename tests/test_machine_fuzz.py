@@ -1,38 +1,48 @@
 """Hypothesis drives the sans-IO machine with random sequences of inputs, valid or not, with faults
-(broken streams, malformed answers, oversized ones, failing tools, raising decisions) at random
-points, and checks that it raises only its documented errors and that the history it commits is
-always one the API accepts, with the prompt in it."""
+(broken streams, malformed answers, oversized ones, failing tools, raising decisions, cancels) at
+random points, and checks that it raises only its documented errors, that every state it reaches
+is one the table allows for that input, and that the history it commits is always one the API
+accepts, with the prompt in it."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import httpx2
+import openai
 from hypothesis import event, given
 from hypothesis import strategies as st
 from openai._models import construct_type
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from agentools import (
+    CancelToken,
     ContentFilterError,
-    History,
     MaxTokensExceeded,
     MaxTurnsExceeded,
+    MisuseError,
     ModelProtocolError,
+    RunCancelled,
     ToolErrorsExceeded,
-    UsageError,
     validate_history,
 )
-from agentools._machine import Machine, RunTools, Settings, State
-from agentools.calls import ToolResult
+from agentools._core import NEED_INPUT, TRANSITIONS, Decide, Machine, RunTools, State
+from agentools._core.tool_calls import Invocation
+from agentools.calls import ToolCall
 from agentools.testing import Chunking, ToolCallSpec, Turn, render_chunks, render_completion
 
+from .support import done, g, new_machine
+
 DOCUMENTED = (
-    UsageError,
+    MisuseError,
     ModelProtocolError,  # ResponseTooLarge included
     MaxTurnsExceeded,
     ToolErrorsExceeded,
     MaxTokensExceeded,
     ContentFilterError,
+    RunCancelled,
+    openai.APIConnectionError,  # a broken call with no retry left
+    KeyError,  # what the raise_errors tool raises
 )
 
 arguments = st.one_of(
@@ -47,7 +57,7 @@ turns = st.builds(
     tool_calls=st.lists(
         st.builds(
             ToolCallSpec,
-            name=st.sampled_from(["f", "g"]),
+            name=st.sampled_from(["f", "g", "raising", "unknown"]),
             arguments=arguments,
             id=st.sampled_from(["c1", "c2", "c3"]),
         ),
@@ -77,8 +87,10 @@ any_action = st.one_of(
     st.tuples(st.just("chunk_garbage"), garbage),
     st.tuples(st.just("results"), st.booleans(), st.randoms(use_true_random=False)),
     st.tuples(st.just("result"), st.sampled_from(["c1", "c2", "c3", "zz"])),
+    st.tuples(st.just("tools done"), st.just(None)),
     st.tuples(st.just("decide"), st.sampled_from([None, "keep", "continue", "raise", "bogus"])),
     st.tuples(st.just("retry"), st.just(None)),
+    st.tuples(st.just("cancel"), st.just(None)),
 )
 # Inputs that fit each state, so that sequences get deep before (maybe) misusing the machine.
 fitting = {
@@ -87,9 +99,11 @@ fitting = {
         st.tuples(st.just("complete"), turns),
         st.tuples(st.just("chunk_garbage"), garbage),
         st.tuples(st.just("retry"), st.just(None)),
+        st.tuples(st.just("cancel"), st.just(None)),
     ),
-    State.RUNNING_TOOLS: st.tuples(
-        st.just("results"), st.booleans(), st.randoms(use_true_random=False)
+    State.RUNNING_TOOLS: st.one_of(
+        st.tuples(st.just("results"), st.booleans(), st.randoms(use_true_random=False)),
+        st.tuples(st.just("cancel"), st.just(None)),
     ),
     State.DECIDING: st.tuples(
         st.just("decide"), st.sampled_from([None, "keep", "continue", "raise", "bogus"])
@@ -97,17 +111,20 @@ fitting = {
 }
 
 
-def drain(machine: Machine) -> list[Any]:
-    """Take the events and the next action, but leave a decision to the script."""
-    steps: list[Any] = []
-    while (event := machine.next_event()) is not None:
-        steps.append(event)
-    if machine.state is not State.DECIDING:
-        steps.append(machine.next_step())
-    return steps
+def drain(machine: Machine, pending: list[Invocation]) -> None:
+    """Take the steps the machine has, noting the calls to run; leave decisions to the script."""
+    while (step := machine.next_step()) is not NEED_INPUT:
+        if isinstance(step, RunTools):
+            pending[:] = list(step.invocations)
+        if isinstance(step, Decide):
+            return
 
 
-def perform(machine: Machine, action: tuple[Any, ...], pending: list[str]) -> None:
+def broken() -> openai.APIConnectionError:
+    return openai.APIConnectionError(request=httpx2.Request("POST", "http://127.0.0.1/"))
+
+
+def perform(machine: Machine, action: tuple[Any, ...], pending: list[Invocation]) -> None:
     kind = action[0]
     if kind == "start":
         machine.start(action[1])
@@ -116,9 +133,10 @@ def perform(machine: Machine, action: tuple[Any, ...], pending: list[str]) -> No
         chunks = render_chunks(turn, include_usage=True)
         for chunk in chunks[:cut]:
             machine.receive_chunk(ChatCompletionChunk.model_validate(chunk))
-        machine.receive_stream_end()
+        machine.receive_end()
     elif kind == "complete":
-        machine.receive_completion(ChatCompletion.model_validate(render_completion(action[1])))
+        machine.receive_chunk(ChatCompletion.model_validate(render_completion(action[1])))
+        machine.receive_end()
     elif kind == "chunk_garbage":  # what the SDK hands over for a malformed chunk: unvalidated
         value = action[1] if isinstance(action[1], dict) else {"choices": action[1]}
         machine.receive_chunk(construct_type(type_=ChatCompletionChunk, value=value))
@@ -126,18 +144,47 @@ def perform(machine: Machine, action: tuple[Any, ...], pending: list[str]) -> No
         _, failing, random = action
         order = list(pending)
         random.shuffle(order)
-        for call_id in order:
-            error = RuntimeError("boom") if failing else None
-            machine.receive_tool_result(ToolResult(call_id=call_id, content="x", error=error))
+        for invocation in order:
+            machine.receive_tool_outcome(
+                invocation, done(error=KeyError("boom")) if failing else done("x")
+            )
+        machine.receive_tools_done()
     elif kind == "result":
-        machine.receive_tool_result(ToolResult(call_id=action[1], content="x"))
+        stray = next((i for i in pending if i.call.id == action[1]), None)
+        if stray is None:  # a call the machine never asked for
+            call = ToolCall(index=9, id=action[1], name="g", arguments="{}")
+            stray = Invocation(call=call, tool=g)
+        machine.receive_tool_outcome(stray, done("x"))
+    elif kind == "tools done":
+        machine.receive_tools_done()
     elif kind == "decide":
         machine.decide(action[1])
     elif kind == "retry":
-        machine.retry(ConnectionError("dropped"))
-    for step in drain(machine):
-        if isinstance(step, RunTools):
-            pending[:] = [call.id for call in step.calls]
+        machine.receive_failure(broken())
+    elif kind == "cancel":
+        machine.cancel()
+    drain(machine, pending)
+
+
+KIND = {
+    "start": "start",
+    "stream": "end",
+    "complete": "end",
+    "chunk_garbage": "chunk",
+    "results": "tools done",
+    "result": "tool result",
+    "tools done": "tools done",
+    "decide": "decision",
+    "retry": "failure",
+    "cancel": "cancel",
+}
+
+
+def allowed(before: State, kind: str) -> set[State]:
+    """The states an input of ``kind`` may lead to from ``before``, by the table; ``ERROR`` too,
+    the state any exception ends in (a fault, a misuse)."""
+    targets = {t for (at, given), t in TRANSITIONS.items() if at is before and given.kind == kind}
+    return targets | {State.ERROR, State.CANCELLED if kind == "cancel" else State.ERROR}
 
 
 @given(
@@ -156,10 +203,10 @@ def perform(machine: Machine, action: tuple[Any, ...], pending: list[str]) -> No
 def test_random_inputs_raise_only_documented_errors_and_keep_the_history_valid(
     prompt: str, data: st.DataObject, settings: dict[str, int]
 ) -> None:
-    machine = Machine(Settings(model="m", **settings), History())
+    machine = new_machine(cancel=CancelToken(), **settings)
     machine.start(prompt)
-    pending: list[str] = []
-    drain(machine)
+    pending: list[Invocation] = []
+    drain(machine, pending)
     for _ in range(data.draw(st.integers(0, 25), label="steps")):
         state = machine.state
         misuse = state not in fitting or data.draw(st.integers(0, 9), label="misuse?") == 0
@@ -168,9 +215,12 @@ def test_random_inputs_raise_only_documented_errors_and_keep_the_history_valid(
             perform(machine, action, pending)
         except DOCUMENTED as error:
             event(f"raised {type(error).__name__}")
-            assert machine.state in (State.ERROR, State.DONE)
+            assert machine.state in (State.ERROR, State.DONE, State.CANCELLED)
+        if action[0] not in ("stream", "results", "complete") and machine.state is not state:
+            assert machine.state in allowed(state, KIND[action[0]]), (state, action[0])
         event(f"reached {machine.state.value}")
-        if machine.state in (State.ERROR, State.DONE) and data.draw(st.booleans(), label="stop?"):
+        final = (State.ERROR, State.DONE, State.CANCELLED)
+        if machine.state in final and data.draw(st.booleans(), label="stop?"):
             break
         messages = machine.history.to_openai()
         assert validate_history(messages) == [], messages

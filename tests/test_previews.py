@@ -15,7 +15,7 @@ import pytest
 
 from agentools import FunctionTool, Hooks, function_tool
 from agentools.hooks import RecordingHooks
-from agentools.streaming import ArgumentStream, ArgumentStreamClosed, Snapshot
+from agentools.streaming import ArgumentSnapshot, ArgumentStream, ArgumentStreamClosed
 from agentools.testing import Chunking, DropAfter, FakeOpenAIServer, ToolCallSpec, Turn
 
 from .support import Bot, Runner
@@ -75,7 +75,7 @@ def closing_writer(outcome: list[str]) -> FunctionTool[..., str]:
 def test_preview_sees_growing_arguments_then_the_final_ones(
     server: FakeOpenAIServer, bot: Bot, runner: Runner, stream: bool
 ) -> None:
-    snapshots: list[Snapshot] = []
+    snapshots: list[ArgumentSnapshot] = []
     snapshots_at_run: list[int] = []
 
     @function_tool
@@ -85,14 +85,16 @@ def test_preview_sees_growing_arguments_then_the_final_ones(
         return "written"
 
     @write_file.preview
-    def show(snapshot: Snapshot) -> None:
+    def show(snapshot: ArgumentSnapshot) -> None:
         snapshots.append(snapshot)
 
     server.add(write_turn(), Turn(text="Done."))
     assistant = bot(tools=[write_file], stream=stream)
     assert runner.run(assistant, "write") == "Done."
 
-    assert snapshots[-1] == Snapshot(arguments=ARGUMENTS, complete=frozenset(ARGUMENTS), done=True)
+    assert snapshots[-1] == ArgumentSnapshot(
+        arguments=ARGUMENTS, complete=frozenset(ARGUMENTS), done=True
+    )
     assert snapshots_at_run == [len(snapshots)]  # every preview call happened before the tool ran
     if not stream:
         assert len(snapshots) == 1
@@ -121,7 +123,7 @@ def test_async_preview_and_its_errors_go_to_the_hook(
     calls = []
 
     @write_file.preview
-    async def show(snapshot: Snapshot) -> None:
+    async def show(snapshot: ArgumentSnapshot) -> None:
         await asyncio.sleep(0)
         calls.append(snapshot.done)
         if "content" in snapshot.arguments or snapshot.done:
@@ -161,7 +163,7 @@ def test_a_slow_preview_never_stalls_the_stream(
     seen: list[bool] = []
 
     @write_file.preview
-    def show(snapshot: Snapshot) -> None:
+    def show(snapshot: ArgumentSnapshot) -> None:
         if not seen:  # the first preview call blocks until the stream has gone past it
             seen.append(streamed_to_the_end.wait(timeout=10))
         else:
@@ -177,10 +179,10 @@ def test_streaming_tool_consumes_arguments_while_they_stream(
     server: FakeOpenAIServer, bot: Bot, runner: Runner, stream: bool
 ) -> None:
     streams: list[ArgumentStream[WriteFile]] = []
-    seen: list[Snapshot] = []
+    seen: list[ArgumentSnapshot] = []
 
     def ready(call: Any) -> bool:
-        return not call.arguments or (bool(streams) and streams[0].wants_snapshot)
+        return not call.arguments or (bool(streams) and streams[0]._wants_snapshot)
 
     # The stream never waits for a consumer; to see every step, these hooks make each argument
     # delta wait until the tool is ready for the next snapshot (without blocking the loop).
@@ -307,7 +309,7 @@ def test_a_dropped_stream_closes_streaming_tools_and_previews(
         return "x"
 
     @other.preview
-    def show(snapshot: Snapshot) -> None:
+    def show(snapshot: ArgumentSnapshot) -> None:
         pass
 
     turn = Turn(

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from agentools import Assistant, AsyncHookError, Hooks, UsageError, function_tool
+from agentools import Assistant, AsyncHookError, Hooks, MisuseError, function_tool
 from agentools.hooks import RecordingHooks
 from agentools.testing import FakeOpenAIServer, ToolCallSpec, Turn
 
@@ -184,7 +184,7 @@ def test_a_second_concurrent_run_is_refused(
     thread = threading.Thread(target=lambda: outcome.append(assistant.run("one")))
     thread.start()
     assert inside.wait(timeout=10)
-    with pytest.raises(UsageError, match="already running"):
+    with pytest.raises(MisuseError, match="already running"):
         runner.run(assistant, "two")
     release.set()
     thread.join(timeout=10)

@@ -1,5 +1,5 @@
-"""ArgumentStream and the hand-over rules of ArgumentFeeds, without a model: a consumer in a thread
-or on an event loop, a producer driven step by step, a fake clock."""
+"""ArgumentStream and the hand-over rules of the core's ArgumentFeeds, without a model: a consumer
+in a thread or on an event loop, a producer driven step by step, a fake clock."""
 
 from __future__ import annotations
 
@@ -12,13 +12,10 @@ from typing import Any
 import pytest
 
 from agentools import function_tool
-from agentools._feeds import ArgumentFeeds
-from agentools.calls import PartialToolCall, ToolCallRequest
-from agentools.events import MaxTokens, ToolCallDelta
-from agentools.messages import AssistantMessage
+from agentools._core.feeds import ArgumentFeeds
+from agentools.calls import PartialToolCall, ToolCall
 from agentools.partial_json import PartialJSONParser
-from agentools.streaming import ArgumentStream, ArgumentStreamClosed, Snapshot
-from agentools.tools import Invocation
+from agentools.streaming import ArgumentSnapshot, ArgumentStream, ArgumentStreamClosed
 
 
 def eventually(condition: Callable[[], bool]) -> None:
@@ -30,15 +27,15 @@ def eventually(condition: Callable[[], bool]) -> None:
     raise AssertionError("the condition never held")
 
 
-def snap(content: str, *, done: bool = False) -> Snapshot:
-    return Snapshot(arguments={"content": content}, done=done)
+def snap(content: str, *, done: bool = False) -> ArgumentSnapshot:
+    return ArgumentSnapshot(arguments={"content": content}, done=done)
 
 
 class Consumer(threading.Thread):
     def __init__(self, stream: ArgumentStream[Any]) -> None:
         super().__init__(daemon=True)
         self.stream = stream
-        self.seen: list[Snapshot] = []
+        self.seen: list[ArgumentSnapshot] = []
         self.outcome: str | None = None
         self.proceed = threading.Semaphore(0)
 
@@ -57,15 +54,15 @@ def test_latest_wins_and_the_final_snapshot_ends_the_iteration() -> None:
     stream: ArgumentStream[str] = ArgumentStream()
     consumer = Consumer(stream)
     consumer.start()
-    eventually(lambda: stream.wants_snapshot)
-    stream.publish(snap("a"))
+    eventually(lambda: stream._wants_snapshot)
+    stream._publish(snap("a"))
     eventually(lambda: len(consumer.seen) == 1)
-    assert not stream.wants_snapshot  # busy with "a"
-    stream.publish(snap("ab"))
-    stream.publish(snap("abc"))  # replaces "ab", never seen
+    assert not stream._wants_snapshot  # busy with "a"
+    stream._publish(snap("ab"))
+    stream._publish(snap("abc"))  # replaces "ab", never seen
     consumer.proceed.release()
     eventually(lambda: len(consumer.seen) == 2)
-    stream.complete(snap("abcd", done=True), "FINAL")
+    stream._complete(snap("abcd", done=True), "FINAL")
     consumer.proceed.release()
     consumer.proceed.release()
     consumer.join(timeout=5)
@@ -79,17 +76,17 @@ def test_closing_tells_the_consumer_why(reason: str) -> None:
     stream: ArgumentStream[str] = ArgumentStream()
     consumer = Consumer(stream)
     consumer.start()
-    stream.publish(snap("a"))
+    stream._publish(snap("a"))
     eventually(lambda: len(consumer.seen) == 1)
-    stream.publish(snap("ab"))  # not taken before the close: never will be
-    stream.close(reason)
+    stream._publish(snap("ab"))  # not taken before the close: never will be
+    stream._close(reason)
     consumer.proceed.release()
     consumer.join(timeout=5)
     assert consumer.outcome == reason
     assert [s.arguments["content"] for s in consumer.seen] == ["a"]
     with pytest.raises(RuntimeError, match="not complete"):
         _ = stream.final
-    stream.complete(snap("abc", done=True), "late")  # ignored once closed
+    stream._complete(snap("abc", done=True), "late")  # ignored once closed
     with pytest.raises(RuntimeError):
         _ = stream.final
 
@@ -99,10 +96,10 @@ def test_async_consumer_fed_from_another_thread() -> None:
 
     def produce() -> None:
         for i in range(1, 30):
-            eventually(lambda: stream.wants_snapshot)
-            stream.publish(snap("x" * i))
-        eventually(lambda: stream.wants_snapshot)
-        stream.complete(snap("x" * 30, done=True), "done")
+            eventually(lambda: stream._wants_snapshot)
+            stream._publish(snap("x" * i))
+        eventually(lambda: stream._wants_snapshot)
+        stream._complete(snap("x" * 30, done=True), "done")
 
     async def consume() -> list[int]:
         seen = []
@@ -124,35 +121,33 @@ def write(path: str, content: str) -> str:
     return "ok"
 
 
-def partial(parser: PartialJSONParser, text: str) -> ToolCallDelta:
+def partial(parser: PartialJSONParser, text: str) -> PartialToolCall:
     parser.feed(text)
     value = parser.value
-    return ToolCallDelta(
-        call=PartialToolCall(
-            index=0, id="c", name="write", arguments="...", parsed=value, parser=parser
-        )
+    return PartialToolCall(
+        index=0, id="c", name="write", arguments="...", parsed=value, parser=parser
     )
 
 
 def test_feeds_hand_over_the_first_snapshot_then_throttle_then_the_final() -> None:
-    shown: list[Snapshot] = []
+    shown: list[ArgumentSnapshot] = []
     write.preview(shown.append)
     try:
         now = [0.0]
         feeds = ArgumentFeeds({"write": write}.get, clock=lambda: now[0])
         parser = PartialJSONParser()
-        (consumer,) = feeds.observe(partial(parser, '{"path": "a.txt", "con'))
+        (consumer,) = feeds.arguments_grew(partial(parser, '{"path": "a.txt", "con'))
         stream = consumer.stream
         # The first snapshot is there before the consumer even starts.
         first = next(iter(stream))
-        assert first == Snapshot(arguments={"path": "a.txt"}, complete=frozenset({"path"}))
+        assert first == ArgumentSnapshot(arguments={"path": "a.txt"}, complete=frozenset({"path"}))
         stream._waiting = True  # what the consumer's next wait does
         now[0] = 0.01  # within the interval: no copy made
-        assert feeds.observe(partial(parser, 'tent": "he')) == []
-        assert stream.wants_snapshot
+        assert feeds.arguments_grew(partial(parser, 'tent": "he')) == []
+        assert stream._wants_snapshot
         now[0] = 0.2  # past it: the latest arguments are handed over
-        feeds.observe(partial(parser, "llo"))
-        assert not stream.wants_snapshot
+        feeds.arguments_grew(partial(parser, "llo"))
+        assert not stream._wants_snapshot
         second = next(iter(stream))
         assert second.arguments == {"path": "a.txt", "content": "hello"}
         assert second.complete == {"path"}
@@ -160,13 +155,11 @@ def test_feeds_hand_over_the_first_snapshot_then_throttle_then_the_final() -> No
         parser.feed(" world")
         assert second.arguments["content"] == "hello"
         final_arguments = {"path": "a.txt", "content": "hello world"}
-        call = ToolCallRequest(
-            index=0, id="c", name="write", arguments="...", parsed=final_arguments
-        )
-        feeds.complete([Invocation(call=call, function=write.function)])
+        call = ToolCall(index=0, id="c", name="write", arguments="...", parsed=final_arguments)
+        assert feeds.complete(call) == []  # already running
         final = list(stream)
         assert final == [
-            Snapshot(
+            ArgumentSnapshot(
                 arguments={"path": "a.txt", "content": "hello world"},
                 complete=frozenset({"path", "content"}),
                 done=True,
@@ -180,8 +173,8 @@ def test_max_tokens_closes_every_stream_as_cut() -> None:
     write.preview(lambda snapshot: None)
     try:
         feeds = ArgumentFeeds({"write": write}.get)
-        (consumer,) = feeds.observe(partial(PartialJSONParser(), '{"path": "a'))
-        feeds.observe(MaxTokens(message=AssistantMessage(content="x")))
+        (consumer,) = feeds.arguments_grew(partial(PartialJSONParser(), '{"path": "a'))
+        feeds.close_all("cut")  # what the machine does when the answer is cut
         with pytest.raises(ArgumentStreamClosed) as closed:
             list(consumer.stream)
         assert closed.value.reason == "cut"
@@ -191,5 +184,5 @@ def test_max_tokens_closes_every_stream_as_cut() -> None:
 
 def test_calls_without_consumers_cost_nothing() -> None:
     feeds = ArgumentFeeds({"write": write}.get)
-    assert feeds.observe(partial(PartialJSONParser(), '{"path": "a')) == []
+    assert feeds.arguments_grew(partial(PartialJSONParser(), '{"path": "a')) == []
     assert feeds.consumers == []

@@ -233,12 +233,13 @@ def test_toolkits_bind_tools_to_their_instance(
 
 
 def test_two_tools_with_one_name_are_refused_naming_both() -> None:
-    from agentools import Assistant
+    from agentools import Assistant, ToolDefinitionError
 
-    with pytest.raises(ValueError, match="two tools are named 'increment'") as caught:
+    with pytest.raises(ToolDefinitionError, match="two tools are named 'increment'") as caught:
         Assistant(model="m", tools=[Counter(1), Counter(2)])
+    assert isinstance(caught.value, ValueError)
     assert str(caught.value).count("Counter.increment") == 2
-    with pytest.raises(TypeError, match="is a method"):
+    with pytest.raises(ToolDefinitionError, match="is a method"):
         Assistant(model="m", tools=[Counter.increment])
 
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..calls import PartialToolCall, ToolCallRequest, ToolResult
-    from ..messages import AssistantMessage, Usage
+    from ..calls import PartialToolCall, ToolCall, ToolResult
+    from ..messages import AssistantMessage, TokenUsage
 
 __all__ = ["HOOK_NAMES", "Hooks"]
 
@@ -38,16 +38,16 @@ class Hooks:
         """A tool call's name or arguments grew while streaming. ``call.arguments`` is the raw
         JSON so far and ``call.parsed`` the value so far (a live structure: copy it to keep it)."""
 
-    def on_tool_call(self, call: ToolCallRequest) -> Any:
+    def on_tool_call(self, call: ToolCall) -> Any:
         """A tool call is complete and about to run (not called for calls cut by the token
         limit, which never run)."""
 
-    def on_tool_result(self, call: ToolCallRequest, result: ToolResult) -> Any:
+    def on_tool_result(self, call: ToolCall, result: ToolResult) -> Any:
         """A tool call finished: ``result.content`` is what the model receives, ``result.value``
         what the function returned and ``result.error`` the exception if it failed. Called as
         each call finishes, so with parallel calls the order may differ from the call order."""
 
-    def on_preview_error(self, call: PartialToolCall | ToolCallRequest, error: Exception) -> Any:
+    def on_preview_error(self, call: PartialToolCall | ToolCall, error: Exception) -> Any:
         """A tool's preview (``@tool.preview``) raised ``error`` for ``call``. The stream and the
         call go on; the preview keeps receiving snapshots."""
 
@@ -77,7 +77,7 @@ class Hooks:
         """A model call broke (``error``) and is made again, attempt ``attempt`` of
         ``stream_retries``: discard the partial text and tool calls shown so far."""
 
-    def on_usage(self, usage: Usage, total: Usage) -> Any:
+    def on_usage(self, usage: TokenUsage, total: TokenUsage) -> Any:
         """Token usage of one model call and the running total for this run."""
 
     def on_response_end(self, text: str) -> Any:

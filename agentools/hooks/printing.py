@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from ..calls import ToolCallRequest, ToolResult
+from ..calls import ToolCall, ToolResult
 from .base import Hooks
 
 __all__ = ["PrintHooks"]
@@ -36,11 +36,11 @@ class PrintHooks(Hooks):
             self._print(text)
         self._streamed = False
 
-    def on_tool_call(self, call: ToolCallRequest) -> None:
+    def on_tool_call(self, call: ToolCall) -> None:
         if self.show_tools:
             self._print(f"-> {call.name}({call.arguments})")
 
-    def on_tool_result(self, call: ToolCallRequest, result: ToolResult) -> None:
+    def on_tool_result(self, call: ToolCall, result: ToolResult) -> None:
         if self.show_tools:
             self._print(f"<- {call.name}: {result.content}")
 

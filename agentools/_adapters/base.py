@@ -1,0 +1,124 @@
+"""The seam between the loop and one model API's wire format.
+
+The machine speaks provider-neutral terms: it builds a ``ModelRequest`` (the messages, the tools,
+this call's settings) and reads a ``ModelAnswer`` (the assistant message, its tool calls, why the
+model stopped, the tokens it used). A ``ModelAPI`` translates between those and the wire:
+
+- ``request()`` turns a ``ModelRequest`` into the keyword arguments of the client's call;
+- ``accumulator()`` reads what comes back (a stream's chunks, or a whole response, as the one
+  chunk of its answer) and says, while it streams, what grew (``emit`` for events,
+  ``on_arguments`` for a tool call's arguments);
+- ``call()`` / ``acall()`` are the I/O the runners do with the client, ``interrupt()`` wakes the
+  blocking runner's read when the run is cancelled, and ``failure()`` names the kind of an
+  exception from that I/O, so that the machine can decide whether to call again.
+
+Chat Completions (``chat_completions.ChatCompletions``) is the adapter today; another API (the
+Responses API) is a second class with these methods, and the machine does not change.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
+from typing import TYPE_CHECKING, Any, Protocol
+
+import attrs
+
+from ..calls import PartialToolCall, ToolCall
+from ..events import Event
+from ..messages import AssistantMessage, Message, TokenUsage
+
+if TYPE_CHECKING:
+    from .._schema import Signature
+
+__all__ = ["Accumulator", "Failure", "Limits", "ModelAPI", "ModelAnswer", "ModelRequest"]
+
+
+@attrs.frozen(kw_only=True)
+class ModelRequest:
+    """One model call, in the loop's terms."""
+
+    model: str
+    messages: tuple[Message, ...]
+    """The system prompt (if any) first, then the history as it will be once the pending units
+    are committed."""
+    tools: tuple[Signature, ...]
+    stream: bool
+    params: Mapping[str, Any]
+    """The user's extra parameters for the API (``temperature``, ``max_tokens``, ...)."""
+
+
+@attrs.frozen(kw_only=True)
+class Limits:
+    """Caps on one answer: its text (or refusal) and each tool call's arguments, in characters."""
+
+    text: int
+    arguments: int
+
+
+@attrs.frozen(kw_only=True)
+class ModelAnswer:
+    """One finished model answer: the message to store, its calls, why the model stopped
+    (``"stop"``, ``"tool_calls"``, ``"length"``, ``"content_filter"``, or what the API said)."""
+
+    message: AssistantMessage
+    calls: tuple[ToolCall, ...]
+    finish_reason: str
+    usage: TokenUsage | None
+
+
+class Failure(enum.Enum):
+    """What an exception from the model call's I/O is, as far as the loop cares."""
+
+    BROKEN = "broken"
+    """The connection failed or timed out, perhaps mid-stream: calling again may work."""
+    MALFORMED = "malformed"
+    """The server sent something that cannot be read: the model's (or server's) fault."""
+    OTHER = "other"
+    """Anything else (an HTTP error status, an authentication failure, ...): raised as it is."""
+
+
+class Accumulator(Protocol):
+    """Reads one model answer as it arrives."""
+
+    def add(self, chunk: Any) -> None:
+        """Read one chunk; raises ``ModelProtocolError`` for one that cannot be right."""
+
+    def finish(self) -> ModelAnswer:
+        """The answer, once nothing more comes; raises ``ModelProtocolError`` if it is not
+        whole."""
+
+
+class ModelAPI(Protocol):
+    """One model API's wire format, and the I/O the runners do with its client."""
+
+    def check_params(self, params: Mapping[str, Any], client: object | None) -> None:
+        """Refuse (``UnknownSettingError``) a parameter the client's call does not take."""
+
+    def request(self, request: ModelRequest) -> dict[str, Any]:
+        """The keyword arguments of the client's call for ``request``."""
+
+    def accumulator(
+        self,
+        *,
+        stream: bool,
+        limits: Limits,
+        emit: Callable[[Event], None],
+        on_arguments: Callable[[PartialToolCall], None],
+    ) -> Accumulator: ...
+
+    def failure(self, error: Exception) -> Failure: ...
+
+    def call(
+        self, client: Any, request: Mapping[str, Any], *, stream: bool
+    ) -> AbstractContextManager[Iterable[Any]]:
+        """Make the call (blocking); the context gives the chunks (a whole response: one)."""
+
+    def interrupt(self, response: Iterable[Any]) -> None:
+        """Make a blocked read of ``response`` fail at once (called from another thread)."""
+
+    def acall(
+        self, client: Any, request: Mapping[str, Any], *, stream: bool
+    ) -> AbstractAsyncContextManager[AsyncIterator[Any]]:
+        """``call()`` for asyncio."""

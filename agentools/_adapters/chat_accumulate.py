@@ -1,0 +1,274 @@
+"""Chat Completions answers -> ``ModelAnswer``: streamed chunks of choice 0 (``ChunkAccumulator``)
+or a whole completion (``CompletionReader``), with the same parser and caps for both.
+
+The chunk accumulator is the per-chunk hot path (see ``benchmarks/chunk_overhead.py``): it
+touches only the fields a chunk carries, grows strings in place, and feeds each tool call's
+arguments to an incremental parser so that a partial value costs work proportional to the new
+piece, not to all of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
+from openai.types.completion_usage import CompletionUsage
+
+from .._errors import ModelProtocolError, ResponseTooLarge
+from ..calls import PartialToolCall, ToolCall
+from ..events import Event, TextDelta, ToolCallDelta
+from ..messages import AssistantMessage, TokenUsage, ToolCallRecord
+from ..partial_json import MISSING, PartialJSONError, PartialJSONParser, parse_partial
+from .base import Limits, ModelAnswer
+
+__all__ = ["ChunkAccumulator", "CompletionReader"]
+
+
+class _CallBuffer:
+    __slots__ = ("arguments", "error", "id", "index", "name", "parser")
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.id: str | None = None
+        self.name = ""
+        self.arguments = ""
+        self.parser: PartialJSONParser | None = PartialJSONParser()
+        self.error: str | None = None
+
+    def feed(self, piece: str) -> None:
+        if self.parser is None:
+            return
+        try:
+            self.parser.feed(piece)
+        except PartialJSONError as exc:
+            self.parser = None
+            self.error = f"the arguments are not valid JSON: {exc}"
+
+    def partial(self) -> PartialToolCall:
+        value = MISSING if self.parser is None else self.parser.value
+        return PartialToolCall(
+            index=self.index,
+            id=self.id,
+            name=self.name,
+            arguments=self.arguments,
+            parsed=None if value is MISSING else value,
+            parser=self.parser,
+        )
+
+    def finish(self) -> ToolCall:
+        parsed: Any = {}
+        error = self.error
+        if error is None and self.arguments.strip():
+            try:
+                parsed = self.parser.close() if self.parser is not None else {}
+            except PartialJSONError as exc:
+                error = f"the arguments are not complete JSON: {exc}"
+        return _call(self.index, self.id, self.name, self.arguments, parsed, error)
+
+
+def _call(
+    index: int, call_id: str | None, name: str, arguments: str, parsed: Any, error: str | None
+) -> ToolCall:
+    if error is None and not isinstance(parsed, dict):
+        error = f"the arguments must be a JSON object, not {type(parsed).__name__}"
+    return ToolCall(
+        index=index,
+        # Some OpenAI-compatible servers omit ids; the API only needs them unique per message.
+        id=call_id or f"call_{index}",
+        name=name,
+        arguments=arguments,
+        parsed=parsed if error is None else {},
+        arguments_error=error,
+    )
+
+
+def _usage(usage: CompletionUsage | None) -> TokenUsage | None:
+    if usage is None:
+        return None
+    return TokenUsage(
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        total_tokens=usage.total_tokens,
+    )
+
+
+def _record(call: ToolCall) -> ToolCallRecord:
+    # The API rejects a history whose arguments do not parse, so a broken call is stored as "{}"
+    # (the model is told what was wrong in the tool message that answers it).
+    arguments = call.arguments if call.arguments_error is None and call.arguments.strip() else "{}"
+    return ToolCallRecord(id=call.id, name=call.name, arguments=arguments)
+
+
+def _answer(
+    content: str | None,
+    refusal: str | None,
+    calls: tuple[ToolCall, ...],
+    finish_reason: str | None,
+    usage: TokenUsage | None,
+) -> ModelAnswer:
+    if finish_reason is None:
+        raise ModelProtocolError("the model's answer ended without a finish_reason")
+    message = AssistantMessage(
+        content=content or None,
+        refusal=refusal or None,
+        tool_calls=tuple(_record(call) for call in calls),
+    )
+    return ModelAnswer(message=message, calls=calls, finish_reason=finish_reason, usage=usage)
+
+
+class ChunkAccumulator:
+    """Accumulates the deltas of choice 0 of one streamed answer; ``emit`` gets the events they
+    cause, ``on_arguments`` each call whose arguments grew."""
+
+    __slots__ = (
+        "_calls",
+        "_emit",
+        "_max_arguments",
+        "_max_text",
+        "_on_arguments",
+        "chunks",
+        "content",
+        "finish_reason",
+        "refusal",
+        "usage",
+    )
+
+    def __init__(
+        self,
+        limits: Limits,
+        emit: Callable[[Event], None],
+        on_arguments: Callable[[PartialToolCall], None],
+    ) -> None:
+        self._max_text = limits.text
+        self._max_arguments = limits.arguments
+        self._emit = emit
+        self._on_arguments = on_arguments
+        self.content = ""
+        self.refusal = ""
+        self._calls: dict[int, _CallBuffer] = {}
+        self.finish_reason: str | None = None
+        self.usage: TokenUsage | None = None
+        self.chunks = 0
+
+    def add(self, chunk: ChatCompletionChunk) -> None:
+        try:
+            self.chunks += 1
+            if chunk.usage is not None:
+                self.usage = _usage(chunk.usage)
+            for choice in chunk.choices:
+                if choice.index != 0:
+                    continue
+                delta = choice.delta
+                piece = delta.content
+                if piece:
+                    # Moving the string out of the attribute leaves it one reference, so CPython can
+                    # grow it in place: appending stays proportional to the piece, not to the text.
+                    text = self.content
+                    self.content = ""
+                    text += piece
+                    self.content = text
+                    if len(text) > self._max_text:
+                        raise ResponseTooLarge("text", self._max_text)
+                    self._emit(TextDelta(delta=piece, snapshot=text))
+                if delta.refusal:
+                    self.refusal += delta.refusal
+                    if len(self.refusal) > self._max_text:
+                        raise ResponseTooLarge("refusal", self._max_text)
+                if delta.tool_calls:
+                    for call_delta in delta.tool_calls:
+                        self._add_call_delta(call_delta.index, call_delta)
+                if choice.finish_reason is not None:
+                    self.finish_reason = choice.finish_reason
+        except (AttributeError, TypeError, ValueError) as error:
+            # The SDK builds stream chunks without validating them: a server's malformed chunk
+            # reaches us as missing or mistyped fields.
+            raise ModelProtocolError(f"malformed chunk: {error!r}") from error
+
+    def _add_call_delta(self, index: int, call_delta: Any) -> None:
+        buffer = self._calls.get(index)
+        if buffer is None:
+            buffer = self._calls[index] = _CallBuffer(index)
+        if call_delta.id:
+            buffer.id = call_delta.id
+        function = call_delta.function
+        if function is None:
+            return
+        if function.name:
+            buffer.name += function.name
+        piece = function.arguments
+        if piece:
+            arguments = buffer.arguments
+            buffer.arguments = ""
+            arguments += piece
+            buffer.arguments = arguments
+            if len(arguments) > self._max_arguments:
+                raise ResponseTooLarge(f"arguments of tool call {index}", self._max_arguments)
+            buffer.feed(piece)
+        if function.name or piece:
+            partial = buffer.partial()
+            self._emit(ToolCallDelta(call=partial))
+            if piece:
+                self._on_arguments(partial)
+
+    def finish(self) -> ModelAnswer:
+        """The finished answer; ``ModelProtocolError`` if the stream could not have been whole."""
+        if self.chunks == 0:
+            raise ModelProtocolError("the model's stream ended before any chunk")
+        calls = tuple(self._calls[index].finish() for index in sorted(self._calls))
+        return _answer(self.content, self.refusal, calls, self.finish_reason, self.usage)
+
+
+class CompletionReader:
+    """A whole (``stream=False``) completion, the one chunk of its answer: the same parser for
+    the arguments and the same caps as streaming (the body is in memory already, but an answer
+    over them is not kept or acted on)."""
+
+    def __init__(self, limits: Limits) -> None:
+        self._limits = limits
+        self._completion: ChatCompletion | None = None
+
+    def add(self, completion: ChatCompletion) -> None:
+        if self._completion is not None:
+            raise ModelProtocolError("more than one completion for one request")
+        self._completion = completion
+
+    def finish(self) -> ModelAnswer:
+        if self._completion is None:
+            raise ModelProtocolError("the model's stream ended before any chunk")
+        try:
+            return _read(self._completion, self._limits)
+        except (AttributeError, TypeError, ValueError) as error:
+            raise ModelProtocolError(f"malformed completion: {error!r}") from error
+
+
+def _read(completion: ChatCompletion, limits: Limits) -> ModelAnswer:
+    choice = next((choice for choice in completion.choices if choice.index == 0), None)
+    if choice is None:
+        raise ModelProtocolError("the completion has no choice 0")
+    message = choice.message
+    for what, text in (("text", message.content), ("refusal", message.refusal)):
+        if text is not None and len(text) > limits.text:
+            raise ResponseTooLarge(what, limits.text)
+    calls = []
+    for index, call in enumerate(message.tool_calls or ()):
+        function = getattr(call, "function", None)
+        if function is None:
+            raise ModelProtocolError(f"tool call {index} is not a function call: {call.type!r}")
+        if len(function.arguments) > limits.arguments:
+            raise ResponseTooLarge(f"arguments of tool call {index}", limits.arguments)
+        parsed: Any = {}
+        error = None
+        if function.arguments.strip():
+            try:
+                parsed = parse_partial(function.arguments, final=True)
+            except PartialJSONError as exc:
+                error = f"the arguments are not valid JSON: {exc}"
+        calls.append(_call(index, call.id, function.name, function.arguments, parsed, error))
+    return _answer(
+        message.content,
+        message.refusal,
+        tuple(calls),
+        choice.finish_reason,
+        _usage(completion.usage),
+    )

@@ -1,0 +1,549 @@
+"""The assistant loop as one I/O-free state machine: every decision of a run is made here.
+
+Inputs go in through ``start()``, ``receive_chunk()``, ``receive_end()``, ``receive_failure()``,
+``receive_tool_outcome()`` / ``receive_tool_timeout()``, ``receive_tools_done()``, ``decide()``
+and ``cancel()``; ``next_step()`` says what to do next: an event for the hooks, or an action
+(``steps``) for the runner. The runners (``agentools._runners``) only do the I/O the actions name
+and feed back what happened; ``TRANSITIONS`` (``table``) says where each input leads.
+
+What the machine decides, so that no runner has to:
+
+- the history, transactionally: it appends only whole units the API accepts. The prompt at once;
+  an assistant message with the answers to all its tool calls as soon as the last answer is in
+  (the tools have run: the history must say so); a final answer (or a truncated one and what
+  follows it) once its events have been delivered, i.e. when the runner takes the next action,
+  so that a hook raising on them, or a cancel before they are delivered, leaves it out. Whatever
+  fails, the history is the last such point, with the user's prompt in it;
+- tool calls: their preparation and the one result policy (``tool_calls``), and which previews
+  and streaming tools start and what they read (``feeds``);
+- what the model call's failures mean (called again while ``stream_retries`` last, or raised),
+  what ``on_max_tokens`` decided, the limits (``max_turns``, ``max_tool_errors``), and
+  cancellation, at any point until the run's end is delivered.
+
+Faults in what the model sent (a malformed chunk, an answer too large, a stream without a
+``finish_reason``) move the machine to ``ERROR`` at once, and the next ``next_step()`` raises them;
+an input that does not fit the state raises ``MisuseError`` at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any, NoReturn, Protocol
+
+import attrs
+
+from .._adapters.base import Accumulator, Failure, Limits, ModelAnswer, ModelAPI, ModelRequest
+from .._errors import (
+    ContentFilterError,
+    MaxTokensExceeded,
+    MaxTurnsExceeded,
+    MisuseError,
+    ModelProtocolError,
+    RunCancelled,
+    ToolErrorsExceeded,
+)
+from ..calls import PartialToolCall, ToolCall, ToolResult
+from ..cancel import CancelToken
+from ..events import (
+    ContentFiltered,
+    Event,
+    MaxTokens,
+    PreviewFailed,
+    RefusalDone,
+    ResponseEnd,
+    ResponseStart,
+    Retry,
+    TextDone,
+    ToolCallDone,
+    ToolResultDone,
+    UsageUpdate,
+)
+from ..history import History
+from ..messages import (
+    AssistantMessage,
+    Message,
+    SystemMessage,
+    TokenUsage,
+    ToolMessage,
+    UserMessage,
+)
+from ..settings import Settings
+from ..tools import ToolRegistry
+from . import table
+from .feeds import ArgumentFeeds
+from .steps import NEED_INPUT, Action, CallModel, Decide, Finished, RunTools, StartConsumers, Step
+from .table import KINDS, TRANSITIONS, Input, State
+from .tool_calls import Invocation, prepare, raised, returned, timed_out
+
+__all__ = ["CONTINUE_PROMPT", "CUT_CALL_MESSAGE", "Machine"]
+
+CONTINUE_PROMPT = "Continue exactly where you stopped, without repeating anything."
+"""Sent as a user message when ``on_max_tokens`` returns ``"continue"`` (and kept in the history,
+which must be what the model was sent)."""
+
+MAX_TOKENS_DECISIONS = (None, "keep", "continue", "raise")
+
+CUT_CALL_MESSAGE = (
+    "Error: this tool call was cut off by the output token limit (finish_reason 'length') "
+    "and was not run."
+)
+
+_NEXT: dict[State, dict[Input, State]] = {
+    state: {given: target for (at, given), target in TRANSITIONS.items() if at is state}
+    for state in State
+}
+"""``TRANSITIONS`` by state: the machine keeps its state's row, so a chunk costs one look-up."""
+
+
+class Outcome(Protocol):
+    """A finished ``concurrent.futures.Future`` or ``asyncio.Future``."""
+
+    def result(self) -> Any: ...
+
+
+@attrs.frozen
+class _Raise:
+    error: BaseException
+
+
+class Machine:
+    """One run of the loop: a prompt in, an answer out, the history kept valid throughout.
+
+    ``settings`` is read again for every model call (a callable giving the current ones, or
+    fixed ``Settings``), ``api`` is the model API's adapter, ``tools`` the tools the model may
+    call, ``tool_context`` builds the value of a tool's context parameter, and ``cancel`` is
+    looked at before every step.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | Callable[[], Settings],
+        history: History,
+        *,
+        api: ModelAPI,
+        tools: ToolRegistry | None = None,
+        tool_context: Callable[[ToolCall], Any] | None = None,
+        cancel: CancelToken | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._settings = settings if callable(settings) else (lambda: settings)
+        self.history = history
+        self.api = api
+        self._tools = ToolRegistry() if tools is None else tools
+        self._tool_context = tool_context
+        self._token = cancel
+        self.state = State.IDLE
+        self._next = _NEXT[State.IDLE]
+        self._events: deque[Event] = deque()
+        self._actions: deque[Action | _Raise] = deque()
+        self._uncommitted: list[Message] = []
+        self._feeds = ArgumentFeeds(self._tools.get, clock=clock)
+        self._accumulator: Accumulator | None = None
+        self._call: CallModel | None = None
+        self._limits = Limits(text=1, arguments=1)
+        self._turn = 0
+        self._retries = 0
+        self._answer: ModelAnswer | None = None
+        self._results: dict[str, ToolResult] = {}
+        self._failed_turns = 0
+        self._usage = TokenUsage()
+        self._text = ""
+        self._continued = ""
+        self._raised: BaseException | None = None
+        self._ended = False
+        """The run's last action (``Finished``, or its error) has been taken."""
+
+    # -- what next ---------------------------------------------------------------------------
+
+    def next_step(self) -> Step:
+        """The next thing to do: the events first, in order (then the previews' failures), then
+        the next action, once; ``NEED_INPUT`` while the runner's action is under way."""
+        token = self._token
+        if token is not None and token.cancelled and self._cancellable:
+            self.cancel()
+        if self._events:
+            return self._events.popleft()
+        failures = self._feeds.failures
+        if failures:
+            call, error = failures.popleft()
+            return PreviewFailed(call=call, error=error)
+        if not self._actions:
+            return NEED_INPUT
+        action = self._actions.popleft()
+        if self._uncommitted:
+            # The events of the units waiting to be committed have all been delivered.
+            self.history.extend(self._uncommitted)
+            self._uncommitted.clear()
+        if isinstance(action, _Raise):
+            self._ended = True
+            self._raised = action.error
+            raise action.error
+        if isinstance(action, Finished):
+            self._ended = True
+        return action
+
+    @property
+    def finished(self) -> bool:
+        """The run ended with its answer (``Finished`` was taken)."""
+        return self._ended and self._raised is None
+
+    # -- inputs ------------------------------------------------------------------------------
+
+    def start(self, prompt: object) -> None:
+        """The user's prompt: it is kept at once, and the model is called."""
+        self._accept("start")
+        if not isinstance(prompt, str):
+            self._break()
+            raise MisuseError(f"the prompt must be a str, not {type(prompt).__name__}")
+        self.history.append(UserMessage(content=prompt))
+        self._events.append(ResponseStart(prompt=prompt, model=self._settings().model))
+        self._enter(table.START)
+        self._call_model()
+
+    def receive_chunk(self, chunk: Any) -> None:
+        """A chunk of the answer being streamed, or a whole (``stream=False``) answer."""
+        if table.CHUNK not in self._next:
+            self._refuse("chunk")
+        try:
+            self._accumulator.add(chunk)  # type: ignore[union-attr]
+        except ModelProtocolError as error:
+            self._fault(table.CHUNK_REFUSED, error)
+            return
+        except BaseException:
+            self._break()
+            raise
+        self._enter(table.CHUNK)
+
+    def receive_end(self) -> None:
+        """The model's answer has all arrived (the stream ended, or the whole answer is in)."""
+        self._accept("end")
+        if self.state is State.CALLING_MODEL:
+            error = ModelProtocolError("the model's stream ended before any chunk")
+            self._fault(table.END_EMPTY, error)
+            return
+        try:
+            answer = self._accumulator.finish()  # type: ignore[union-attr]
+        except ModelProtocolError as error:
+            self._fault(table.END_REFUSED, error)
+            return
+        self._answered(answer)
+
+    def receive_failure(self, error: Exception) -> None:
+        """The model call failed with ``error`` (it may have streamed part of an answer)."""
+        self._accept("failure")
+        if self._token is not None and self._token.cancelled:
+            self._actions.append(_Raise(self._cancel(error)))  # the failure is the cancel's
+            return
+        kind = self.api.failure(error)
+        if kind is Failure.BROKEN and self._retries < self._settings().stream_retries:
+            self._retry(error)
+        elif kind is Failure.MALFORMED:
+            fault = ModelProtocolError(f"the server sent a malformed chunk or completion: {error}")
+            fault.__cause__ = error
+            self._fault(table.FAILURE, fault)
+        else:
+            self._fault(table.FAILURE, error)
+
+    def receive_tool_outcome(self, invocation: Invocation, outcome: Outcome) -> None:
+        """``invocation`` finished: ``outcome`` is its finished future (``concurrent.futures`` or
+        ``asyncio``)."""
+        self._accept("tool result")
+        call = self._waiting(invocation)
+        try:
+            value = outcome.result()
+        except (Exception, asyncio.CancelledError) as error:
+            if invocation.tool.raise_errors:
+                self._end(table.TOOL_RAISED, error)
+                return
+            result = raised(call, error)
+        except BaseException as error:  # KeyboardInterrupt, SystemExit: not the tool's failure
+            self._fault(table.TOOL_INTERRUPTED, error)
+            return
+        else:
+            result = returned(call, value)
+        self._enter(table.TOOL_RESULT)
+        self._record(call, result)
+
+    def receive_tool_timeout(self, invocation: Invocation) -> None:
+        """``invocation`` ran past its ``timeout``; the runner stopped or abandoned it."""
+        self._accept("tool result")
+        call = self._waiting(invocation)
+        if invocation.consumer is not None:
+            invocation.consumer.stream._close("cancelled", ": the tool timed out")
+        self._enter(table.TOOL_RESULT)
+        self._record(call, timed_out(call, invocation.timeout))
+
+    def receive_tools_done(self) -> None:
+        """Every invocation of ``RunTools`` has been fed back."""
+        self._accept("tools done")
+        answer = self._answer
+        assert answer is not None  # the table: only RUNNING_TOOLS takes this input
+        missing = [call.id for call in answer.calls if call.id not in self._results]
+        if missing:
+            self._break()
+            raise MisuseError(f"the tools are done, but calls {missing} have no result")
+        failures = tuple(r.error for r in self._results.values() if r.error is not None)
+        if len(failures) == len(self._results):
+            self._failed_turns += 1
+            max_tool_errors = self._settings().max_tool_errors
+            if self._failed_turns >= max_tool_errors:
+                error = ToolErrorsExceeded(max_tool_errors, failures)
+                self._end(table.TOOLS_DONE_FAILING, error)
+                return
+        else:
+            self._failed_turns = 0
+        self._next_turn(table.TOOLS_DONE, table.TOOLS_DONE_LAST_TURN, continuing=False)
+
+    def decide(self, decision: object) -> None:
+        """What to do after ``finish_reason == "length"`` (what ``on_max_tokens`` returned):
+        ``None`` or ``"keep"`` (the truncated text is the answer), ``"continue"`` (ask the model
+        to go on) or ``"raise"``."""
+        self._accept("decision")
+        if decision not in MAX_TOKENS_DECISIONS:
+            self._enter(table.NOT_A_DECISION)
+            raise MisuseError(
+                f"on_max_tokens returned {decision!r}; expected None, 'keep', 'continue' or 'raise'"
+            )
+        answer = self._answer
+        assert answer is not None  # the table: only DECIDING takes this input
+        message = answer.message
+        cut = [ToolMessage(tool_call_id=c.id, content=CUT_CALL_MESSAGE) for c in message.tool_calls]
+        if decision == "raise":
+            self._end(table.RAISE, MaxTokensExceeded(message))
+        elif decision == "continue":
+            self._commit(message, cut)
+            self._uncommitted.append(UserMessage(content=CONTINUE_PROMPT))
+            self._continued = self._text
+            self._next_turn(table.CONTINUE, table.CONTINUE_LAST_TURN, continuing=True)
+        else:
+            self._enter(table.KEEP)
+            self._finish(message, cut)
+
+    def cancel(self) -> None:
+        """Cancel the run: what was not delivered yet is dropped, the argument streams are closed
+        and the next step raises ``RunCancelled``. Ignored once the run's end was delivered."""
+        if self._cancellable:
+            self._actions.append(_Raise(self._cancel(None)))
+
+    # -- the run stopped outside the machine ------------------------------------------------
+
+    def fail(self, error: BaseException) -> BaseException:
+        """The run stopped with ``error`` (a hook raised, the caller left, the task was
+        cancelled, or ``next_step()`` raised it): returns what the caller gets, ``RunCancelled``
+        if the run was cancelled meanwhile."""
+        if error is self._raised:
+            return error
+        token = self._token
+        if token is not None and token.cancelled and self._cancellable:
+            error = self._cancel(error)
+        elif not self._ended:
+            self._break()
+        self._ended = True
+        self._raised = error
+        return error
+
+    def close(self) -> None:
+        """The run is over, however it ended: the argument streams still open are closed, so no
+        consumer waits for arguments that will not come."""
+        self._feeds.close_all("cancelled")
+
+    # -- transitions -------------------------------------------------------------------------
+
+    def _enter(self, given: Input) -> None:
+        """The one place that applies ``TRANSITIONS``."""
+        state = self._next[given]
+        if state is not self.state:
+            self.state = state
+            self._next = _NEXT[state]
+
+    def _break(self) -> None:
+        """Any exception the table does not name: the machine is in ``ERROR`` for good."""
+        self.state = State.ERROR
+        self._next = _NEXT[State.ERROR]
+        self._drop_pending()
+
+    def _accept(self, kind: str) -> None:
+        if kind not in KINDS[self.state]:
+            self._refuse(kind)
+
+    def _refuse(self, kind: str) -> NoReturn:
+        state = self.state
+        self._break()
+        raise MisuseError(f"can't handle {kind} in state {state.value}")
+
+    def _fault(self, given: Input, error: BaseException) -> None:
+        """What the model sent (or a tool thread raised) ends the run: the next step raises it."""
+        self._enter(given)
+        self._drop_pending()
+        self._actions.append(_Raise(error))
+
+    def _end(self, given: Input, error: BaseException) -> None:
+        """End the run with a documented ``error``, raised once the events before it are out
+        (and what they completed is committed)."""
+        self._enter(given)
+        self._actions.append(_Raise(error))
+
+    def _cancel(self, cause: BaseException | None) -> RunCancelled:
+        self._enter(table.CANCEL)
+        self._drop_pending()
+        self._feeds.close_all("cancelled")
+        error = RunCancelled("the run was cancelled")
+        error.__cause__ = cause
+        return error
+
+    @property
+    def _cancellable(self) -> bool:
+        return (
+            not self._ended and self.state is not State.CANCELLED and self.state is not State.ERROR
+        )
+
+    def _drop_pending(self) -> None:
+        self._events.clear()
+        self._actions.clear()
+        self._uncommitted.clear()
+
+    # -- model calls -------------------------------------------------------------------------
+
+    def _next_turn(self, given: Input, last: Input, *, continuing: bool) -> None:
+        max_turns = self._settings().max_turns
+        if self._turn >= max_turns:
+            self._end(last, MaxTurnsExceeded(max_turns, continuing=continuing))
+        else:
+            self._enter(given)
+            self._call_model()
+
+    def _call_model(self) -> None:
+        settings = self._settings()
+        self._turn += 1
+        messages: list[Message] = [*self.history, *self._uncommitted]
+        if settings.system is not None:
+            messages.insert(0, SystemMessage(content=settings.system))
+        request = ModelRequest(
+            model=settings.model,
+            messages=tuple(messages),
+            tools=self._tools.signatures(),
+            stream=settings.stream,
+            params=settings.params,
+        )
+        self._limits = Limits(text=settings.max_text_chars, arguments=settings.max_argument_chars)
+        self._call = CallModel(
+            request=self.api.request(request), stream=settings.stream, turn=self._turn
+        )
+        self._listen()
+        self._actions.append(self._call)
+
+    def _listen(self) -> None:
+        """A new answer is coming: a new accumulator, and its calls are new."""
+        assert self._call is not None  # set before any model call
+        self._accumulator = self.api.accumulator(
+            stream=self._call.stream,
+            limits=self._limits,
+            emit=self._events.append,
+            on_arguments=self._arguments_grew,
+        )
+        self._feeds.start_message()
+
+    def _retry(self, error: Exception) -> None:
+        self._retries += 1
+        self._enter(table.FAILURE_RETRIED)
+        self._events.append(Retry(attempt=self._retries, error=error))
+        self._feeds.close_message("cancelled", ": the model call is retried")
+        self._listen()
+        self._actions.append(self._call)  # type: ignore[arg-type]
+
+    def _arguments_grew(self, call: PartialToolCall) -> None:
+        started = self._feeds.arguments_grew(call)
+        if started:
+            self._actions.append(StartConsumers(consumers=tuple(started)))
+
+    def _answered(self, answer: ModelAnswer) -> None:
+        """A whole answer arrived: announce it, then run its tools, decide, or finish."""
+        message = answer.message
+        if answer.usage is not None:
+            self._usage += answer.usage
+            self._events.append(UsageUpdate(usage=answer.usage, total=self._usage))
+        if answer.finish_reason == "content_filter":
+            # Whatever was written before the filter stopped it is not an answer to keep.
+            self._events.append(ContentFiltered(message=message))
+            self._end(table.END_FILTERED, ContentFilterError(message))
+            return
+        if message.content:
+            self._events.append(TextDone(text=message.content))
+        if message.refusal:
+            self._events.append(RefusalDone(text=message.refusal))
+        self._text = self._continued + (message.content or message.refusal or "")
+        self._answer = answer
+        if answer.finish_reason == "length":
+            self._feeds.close_all("cut")
+            self._enter(table.END_CUT)
+            self._actions.append(Decide(event=MaxTokens(message=message)))
+        elif answer.calls:
+            self._enter(table.END_CALLS)
+            self._run_tools(answer)
+        else:
+            self._enter(table.END_FINAL)
+            self._finish(message, [])
+
+    # -- tool calls --------------------------------------------------------------------------
+
+    def _run_tools(self, answer: ModelAnswer) -> None:
+        self._results = {}
+        self._events.extend(ToolCallDone(call=call) for call in answer.calls)
+        feeds = self._feeds
+        invocations: list[Invocation] = []
+        starting = []
+        for call in answer.calls:
+            prepared = prepare(call, self._tools, self._tool_context)
+            if isinstance(prepared, ToolResult):
+                starting += feeds.complete(call, invalid=prepared.content)
+                self._record(call, prepared)
+                continue
+            starting += feeds.complete(call, final=prepared.streamed)
+            consumer = feeds.streaming_tool(call)
+            invocations.append(
+                prepared if consumer is None else attrs.evolve(prepared, consumer=consumer)
+            )
+        if starting:
+            self._actions.append(StartConsumers(consumers=tuple(starting)))
+        # Previews have the final arguments now; the tools run once they have shown them.
+        previews = tuple(consumer for consumer in feeds.of_message() if not consumer.is_tool)
+        self._actions.append(RunTools(invocations=tuple(invocations), after=previews))
+
+    def _waiting(self, invocation: Invocation) -> ToolCall:
+        call = invocation.call
+        answer = self._answer
+        if answer is None or call.id in self._results or call not in answer.calls:
+            self._break()
+            raise MisuseError(f"no tool call {call.id!r} is waiting for a result")
+        return call
+
+    def _record(self, call: ToolCall, result: ToolResult) -> None:
+        self._results[call.id] = result
+        self._events.append(ToolResultDone(call=call, result=result))
+        answer = self._answer
+        assert answer is not None  # recorded only while its tools run
+        if len(self._results) == len(answer.calls):
+            # At once: the tools have run, and the history must record what they did (a retry
+            # after a failure must not run them again unknowingly).
+            self.history.append(answer.message)
+            self.history.extend(
+                ToolMessage(tool_call_id=call.id, content=self._results[call.id].content)
+                for call in answer.calls
+            )
+
+    # -- the answer --------------------------------------------------------------------------
+
+    def _commit(self, message: AssistantMessage, answers: list[ToolMessage]) -> None:
+        """Keep a message with the answers to its calls, once its events are delivered; an empty
+        one is not a message the API accepts, and says nothing."""
+        if message.content or message.refusal or message.tool_calls:
+            self._uncommitted.append(message)
+            self._uncommitted.extend(answers)
+
+    def _finish(self, message: AssistantMessage, answers: list[ToolMessage]) -> None:
+        self._commit(message, answers)
+        self._events.append(ResponseEnd(text=self._text))
+        self._actions.append(Finished(text=self._text, usage=self._usage))

@@ -1,0 +1,87 @@
+"""What the machine asks of its runner: ``Machine.next_step()`` returns an event (hand it to the
+hooks, give it to the caller) or one of these actions, or ``NEED_INPUT``.
+
+Each action names the I/O to do and the input to feed back once it is done:
+
+- ``CallModel``: make the call; feed each chunk (``receive_chunk``; a whole response is the one
+  chunk of its answer), then ``receive_end()``, or ``receive_failure(error)`` if it failed;
+- ``StartConsumers``: start each consumer (in a thread, or as a task); nothing to feed back;
+- ``RunTools``: wait for ``after``, then run the invocations concurrently, each within its
+  ``timeout``; feed each outcome (``receive_tool_outcome`` / ``receive_tool_timeout``) as it
+  comes, then ``receive_tools_done()``;
+- ``Decide``: call the event's hook and feed back what it returned (``decide``);
+- ``Finished``: the run is over.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from ..events import Event, MaxTokens
+from ..messages import TokenUsage
+from .feeds import Consumer
+from .tool_calls import Invocation
+
+__all__ = [
+    "NEED_INPUT",
+    "CallModel",
+    "Decide",
+    "Finished",
+    "RunTools",
+    "StartConsumers",
+    "Step",
+]
+
+
+class NeedInput(enum.Enum):
+    NEED_INPUT = "NEED_INPUT"
+
+
+NEED_INPUT = NeedInput.NEED_INPUT
+"""Nothing to do until the runner feeds the input of the action it is carrying out."""
+
+
+@attrs.frozen(kw_only=True)
+class CallModel:
+    """Call the model with ``request`` (the client call's keyword arguments)."""
+
+    request: Mapping[str, Any]
+    stream: bool
+    turn: int
+
+
+@attrs.frozen(kw_only=True)
+class StartConsumers:
+    """Start these previews or streaming tools beside the stream."""
+
+    consumers: tuple[Consumer, ...]
+
+
+@attrs.frozen(kw_only=True)
+class RunTools:
+    """Once the consumers in ``after`` (the previews of these calls) are done, run
+    ``invocations``."""
+
+    invocations: tuple[Invocation, ...]
+    after: tuple[Consumer, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
+class Decide:
+    """``event``'s hook decides what happens next: feed what it returns to ``Machine.decide``."""
+
+    event: MaxTokens
+
+
+@attrs.frozen(kw_only=True)
+class Finished:
+    text: str
+    usage: TokenUsage
+
+
+Action = CallModel | StartConsumers | RunTools | Decide | Finished
+Step = Event | Action | NeedInput

@@ -1,0 +1,110 @@
+"""From a complete tool call to its result, without running anything: the one fault policy.
+
+``prepare()`` decides everything that needs no running (is the tool known and enabled, are the
+arguments JSON, do they fit its parameters): the call is either ready to run (an ``Invocation``,
+which the runner calls in a thread or as a task) or already answered (a ``ToolResult``).
+``returned()``, ``raised()`` and ``timed_out()`` turn what the runner saw into the result the
+model receives.
+
+Whatever goes wrong with a call, the model receives a short message naming the problem (never a
+traceback) and the loop goes on; a tool made with ``raise_errors=True`` lets its exception end
+the run instead (the machine decides that, from ``Invocation.raise_errors``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from .._errors import MalformedArgumentsError, ToolTimeoutError, UnknownToolError
+from .._schema import ArgumentsError, encode_result
+from ..calls import ToolCall, ToolResult
+
+if TYPE_CHECKING:
+    from ..tools import FunctionTool, ToolRegistry
+    from .feeds import Consumer
+
+__all__ = ["Invocation", "describe_error", "prepare", "raised", "returned", "timed_out"]
+
+
+@attrs.frozen(eq=False)
+class Invocation:
+    """A tool call ready to run: ``invocation()`` calls the function (an ``async def`` one gives
+    its coroutine). A streaming tool is already running: ``consumer`` is its consumer, whose
+    result is the call's."""
+
+    call: ToolCall
+    tool: FunctionTool[..., Any]
+    args: tuple[Any, ...] = ()
+    kwargs: Mapping[str, Any] = attrs.field(factory=dict)
+    consumer: Consumer | None = None
+    streamed: Any = None
+    """A streaming tool's structured arguments, which its ``ArgumentStream`` completes with."""
+
+    @property
+    def is_async(self) -> bool:
+        return self.tool.is_async
+
+    @property
+    def timeout(self) -> float | None:
+        return self.tool.timeout
+
+    @property
+    def name(self) -> str:
+        return f"tool-{self.call.name}"
+
+    def __call__(self) -> Any:
+        return self.tool.function(*self.args, **self.kwargs)
+
+
+def prepare(
+    call: ToolCall, tools: ToolRegistry, context: Callable[[ToolCall], Any] | None = None
+) -> Invocation | ToolResult:
+    """``call`` checked against the tools: ready to run, or answered with what was wrong.
+
+    ``context`` builds the value of the tool's context parameter (``ToolContext``), if it has
+    one.
+    """
+    tool = tools.get(call.name)
+    if tool is None:
+        available = ", ".join(tools.enabled_names()) or "none"
+        error = UnknownToolError(f"there is no tool {call.name!r}; available tools: {available}")
+        return raised(call, error)
+    if call.arguments_error is not None:
+        return raised(call, MalformedArgumentsError(call.arguments_error))
+    value = context(call) if context is not None and tool.signature.context_parameters else None
+    try:
+        args, kwargs = tool.signature.structure(call.parsed, context=value)
+        streamed = tool.arguments_value(kwargs) if tool.streams_arguments else None
+    except ArgumentsError as error:
+        return raised(call, error)
+    except Exception as error:  # an attrs validator of a streaming tool's argument class
+        return raised(call, ArgumentsError([("", f"{type(error).__name__}: {error}")]))
+    return Invocation(call=call, tool=tool, args=args, kwargs=kwargs, streamed=streamed)
+
+
+def describe_error(error: BaseException) -> str:
+    """What the model is told of a failed call: the exception's type and message, no traceback."""
+    message = str(error)
+    name = type(error).__name__
+    return f"Error: {name}: {message}" if message else f"Error: {name}"
+
+
+def returned(call: ToolCall, value: Any) -> ToolResult:
+    try:
+        content = encode_result(value)
+    except Exception as error:
+        return raised(call, error)
+    return ToolResult(call_id=call.id, content=content, value=value)
+
+
+def raised(call: ToolCall, error: BaseException) -> ToolResult:
+    return ToolResult(call_id=call.id, content=describe_error(error), error=error)
+
+
+def timed_out(call: ToolCall, timeout: float | None) -> ToolResult:
+    within = "in time" if timeout is None else f"within {timeout:g} s"
+    error = ToolTimeoutError(f"{call.name} did not finish {within}")
+    return raised(call, error)

@@ -1,0 +1,102 @@
+"""An assistant's settings: one frozen value, checked when it is made.
+
+``Assistant(model=..., max_turns=5, temperature=0)`` splits its keywords into the fields below and
+the model API's own parameters (``params``: ``temperature=0`` goes to every call as it is).
+``assistant.configure(...)`` replaces them; the change applies from the next model call, also in
+the middle of a run. A value a setting cannot have raises ``SettingsError`` when it is given, not
+when the model is first called.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+
+from ._errors import SettingsError
+
+__all__ = ["Settings"]
+
+
+def _at_least(least: int) -> Callable[[Any, attrs.Attribute[int], Any], None]:
+    def check(_: Any, attribute: attrs.Attribute[int], value: Any) -> None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise SettingsError(f"{attribute.name} must be an int, not {type(value).__name__}")
+        if value < least:
+            raise SettingsError(f"{attribute.name} must be at least {least}, not {value}")
+
+    return check
+
+
+def _model(_: Any, attribute: attrs.Attribute[str], value: Any) -> None:
+    if not isinstance(value, str) or not value:
+        raise SettingsError(f"model must be a model's name (a non-empty str), not {value!r}")
+
+
+def _system(_: Any, attribute: attrs.Attribute[str | None], value: Any) -> None:
+    if value is not None and not isinstance(value, str):
+        raise SettingsError(f"system must be a str or None, not {type(value).__name__}")
+
+
+def _flag(_: Any, attribute: attrs.Attribute[bool], value: Any) -> None:
+    if not isinstance(value, bool):
+        raise SettingsError(f"{attribute.name} must be True or False, not {value!r}")
+
+
+def _frozen(params: Mapping[str, Any]) -> Mapping[str, Any]:
+    if not isinstance(params, Mapping):
+        raise SettingsError(f"params must be a mapping, not {type(params).__name__}")
+    return types.MappingProxyType(dict(params))
+
+
+@attrs.frozen(kw_only=True)
+class Settings:
+    """What every model call of an assistant uses, and the limits of each run."""
+
+    model: str = attrs.field(validator=_model)
+    """The model's name, as the server knows it."""
+    system: str | None = attrs.field(default=None, validator=_system)
+    """A system prompt, sent first on every request; not stored in the history."""
+    stream: bool = attrs.field(default=True, validator=_flag)
+    """Stream the model's answers (``False``: each answer comes whole, and there are no partial
+    text or partial tool-call events)."""
+    max_turns: int = attrs.field(default=10, validator=_at_least(1))
+    """Model calls per run (``MaxTurnsExceeded`` past them)."""
+    max_tool_errors: int = attrs.field(default=3, validator=_at_least(1))
+    """Turns in a row in which every tool call failed, before ``ToolErrorsExceeded``."""
+    stream_retries: int = attrs.field(default=0, validator=_at_least(0))
+    """How many times a model call that broke (even mid-stream) is made again
+    (``Hooks.on_retry`` is told). The SDK's own ``max_retries`` covers failures before a
+    response starts."""
+    max_text_chars: int = attrs.field(default=1_000_000, validator=_at_least(1))
+    """Cap on one answer's text or refusal (``ResponseTooLarge``)."""
+    max_argument_chars: int = attrs.field(default=1_000_000, validator=_at_least(1))
+    """Cap on one tool call's arguments (``ResponseTooLarge``)."""
+    params: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen)
+    """The model API's own parameters, sent with every call (``temperature``, ``max_tokens``,
+    ``tool_choice``, ...)."""
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> Settings:
+        """Settings from keywords: those named like a field set it, the others are ``params``."""
+        fields, params = _split(options)
+        params = {**fields.pop("params", {}), **params}
+        return cls(**fields, params=params)
+
+    def with_options(self, **options: Any) -> Settings:
+        """A copy with ``options`` changed: fields by name; any other keyword is added to (or
+        replaces one of) the ``params``; ``params=...`` replaces them all."""
+        fields, params = _split(options)
+        params = {**fields.pop("params", self.params), **params}
+        return attrs.evolve(self, **fields, params=params)
+
+
+_FIELDS = frozenset(field.name for field in attrs.fields(Settings))
+
+
+def _split(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    fields = {name: value for name, value in options.items() if name in _FIELDS}
+    params = {name: value for name, value in options.items() if name not in _FIELDS}
+    return fields, params
