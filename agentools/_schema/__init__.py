@@ -1,0 +1,25 @@
+"""Python types and JSON, both ways: what a tool is shown as, and what the model's JSON becomes.
+
+One module per job, each importing only those before it:
+
+* ``records``: the fields of attrs classes, dataclasses and TypedDicts, read once for all;
+* ``describe``: types as JSON Schema;
+* ``structure``: JSON values as typed values, with a cattrs converter that never coerces, and
+  tool results as text;
+* ``signatures``: a function as a tool, and the model's arguments as its call arguments.
+
+The supported types, and what OpenAI's strict mode cannot express, are listed in
+``docs/tools-types.md``.
+"""
+
+from .signatures import SchemaError, Signature, signature_of
+from .structure import ArgumentsError, encode_result, make_converter
+
+__all__ = [
+    "ArgumentsError",
+    "SchemaError",
+    "Signature",
+    "encode_result",
+    "make_converter",
+    "signature_of",
+]
