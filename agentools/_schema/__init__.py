@@ -12,14 +12,20 @@ The supported types, and what OpenAI's strict mode cannot express, are listed in
 ``docs/tools-types.md``.
 """
 
+from .records import ABSENT, MISSING, RecordField, is_record, record_fields
 from .signatures import SchemaError, Signature, signature_of
 from .structure import ArgumentsError, encode_result, make_converter
 
 __all__ = [
+    "ABSENT",
+    "MISSING",
     "ArgumentsError",
+    "RecordField",
     "SchemaError",
     "Signature",
     "encode_result",
+    "is_record",
     "make_converter",
+    "record_fields",
     "signature_of",
 ]
