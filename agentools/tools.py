@@ -26,6 +26,7 @@ from ._schema import (
     ABSENT,
     MISSING,
     ArgumentsError,
+    ContextParameter,
     RecordField,
     SchemaError,
     Signature,
@@ -58,7 +59,7 @@ R = TypeVar("R")
 
 
 @attrs.frozen(kw_only=True)
-class ToolContext:
+class ToolContext(ContextParameter):
     """What a tool receives when it annotates a parameter with ``ToolContext``.
 
     ``call`` is the call being answered (``call.id`` is its tool-call id), ``assistant`` the
@@ -188,7 +189,6 @@ class FunctionTool(Generic[P, R]):
             name=name,
             description=description,
             strict=strict,
-            context_types=(ToolContext,),
         )
         self.is_async = inspect.iscoroutinefunction(function)
         self.timeout = timeout

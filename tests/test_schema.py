@@ -25,6 +25,7 @@ from typing_extensions import NotRequired, TypedDict, is_typeddict
 
 from agentools._schema import (
     ArgumentsError,
+    ContextParameter,
     SchemaError,
     Signature,
     encode_result,
@@ -120,11 +121,15 @@ class Tree:
 T = typing.TypeVar("T")
 
 
-class RunContext(typing.Generic[T]):
+class RunContext(ContextParameter, typing.Generic[T]):
     pass
 
 
-class Ctx:
+class NotAContext(typing.Generic[T]):
+    pass
+
+
+class Ctx(ContextParameter):
     pass
 
 
@@ -782,7 +787,7 @@ def test_context_parameters_are_left_out_and_injected() -> None:
     def f(ctx: SubCtx, /, city: str, deps: Annotated[Ctx, "meta"], days: int = 1) -> None:
         pass
 
-    signature = signature_of(f, context_types=(Ctx,))
+    signature = signature_of(f)
     assert signature.context_parameters == ("ctx", "deps")
     assert list(signature.parameters["properties"]) == ["city", "days"]
     context = SubCtx()
@@ -797,9 +802,12 @@ def test_generic_context_types_match_their_origin() -> None:
     def f(ctx: RunContext[int], x: int) -> None:
         pass
 
-    assert signature_of(f, context_types=(RunContext,)).context_parameters == ("ctx",)
+    def g(ctx: NotAContext[int], x: int) -> None:
+        pass
+
+    assert signature_of(f).context_parameters == ("ctx",)
     with pytest.raises(SchemaError, match="parameter 'ctx'"):
-        signature_of(f)
+        signature_of(g)
 
 
 # --- recursion ------------------------------------------------------------------------------------

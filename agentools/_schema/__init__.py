@@ -13,13 +13,14 @@ The supported types, and what OpenAI's strict mode cannot express, are listed in
 """
 
 from .records import ABSENT, MISSING, RecordField, is_record, record_fields
-from .signatures import SchemaError, Signature, signature_of
+from .signatures import ContextParameter, SchemaError, Signature, signature_of
 from .structure import ArgumentsError, encode_result, make_converter
 
 __all__ = [
     "ABSENT",
     "MISSING",
     "ArgumentsError",
+    "ContextParameter",
     "RecordField",
     "SchemaError",
     "Signature",

@@ -24,9 +24,19 @@ from typing_extensions import get_type_hints
 from .describe import SchemaBuilder, Unsupported, json_kind, parse_doc, show, split_annotated
 from .structure import ArgumentsError, Path, argument_converter, problems_of, render_path
 
-__all__ = ["SchemaError", "Signature", "signature_of"]
+__all__ = ["ContextParameter", "SchemaError", "Signature", "signature_of"]
 
 _TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+class ContextParameter:
+    """Base of the types a tool asks for instead of an argument from the model.
+
+    A parameter annotated with a subclass (or a generic alias of one, ``RunContext[Deps]``) is left
+    out of the schema; ``Signature.structure(context=...)`` passes the caller's value to it.
+    """
+
+    __slots__ = ()
 
 
 class SchemaError(TypeError):
@@ -124,13 +134,12 @@ def signature_of(
     name: str | None = None,
     description: str | None = None,
     strict: bool = False,
-    context_types: tuple[type, ...] = (),
 ) -> Signature:
     """Describe ``func`` as a tool; raises SchemaError if any parameter cannot be described.
 
     ``func`` may be a function, an ``async def`` function, a bound method or a
     ``functools.partial`` (arguments bound by keyword are hidden from the model). Parameters
-    annotated with (a subclass of) one of ``context_types`` are left out of the schema: the caller
+    annotated with a ``ContextParameter`` subclass are left out of the schema: the caller
     supplies them through ``Signature.structure(context=...)``.
     """
     target, label, bound = _unwrap_callable(func)
@@ -154,7 +163,7 @@ def signature_of(
         if parameter.name in bound:
             continue
         annotation = _annotation(parameter, hints, label)
-        if _is_context(annotation, context_types):
+        if _is_context(annotation):
             params.append(_param(parameter, annotation, context=True))
             continue
         try:
@@ -229,10 +238,10 @@ def _annotation(parameter: inspect.Parameter, hints: Mapping[str, Any], label: s
     return annotation
 
 
-def _is_context(annotation: Any, context_types: tuple[type, ...]) -> bool:
+def _is_context(annotation: Any) -> bool:
     bare = split_annotated(annotation)[0]
     origin = get_origin(bare) or bare
-    return bool(context_types) and isinstance(origin, type) and issubclass(origin, context_types)
+    return isinstance(origin, type) and issubclass(origin, ContextParameter)
 
 
 def _param(parameter: inspect.Parameter, annotation: Any, *, context: bool) -> _Param:
