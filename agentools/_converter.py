@@ -13,6 +13,7 @@ from typing import Any
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
 
+from ._errors import AgentoolsError
 from .messages import (
     AssistantMessage,
     ContentPart,
@@ -35,7 +36,7 @@ _CLASS_BY_ROLE: dict[str, type[Any]] = {
 }
 
 
-class HistoryError(ValueError):
+class HistoryError(AgentoolsError, ValueError):
     """A message dict is not one the Chat Completions API accepts; says which message and why."""
 
 

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from openai.types.chat import ChatCompletionMessageParam
 
-from agentools import History, HistoryError
+from agentools import AgentoolsError, History, HistoryError
 from agentools.messages import (
     AssistantMessage,
     DeveloperMessage,
@@ -100,6 +100,8 @@ def test_bad_messages_are_named(bad: Any, says: str) -> None:
         History.from_openai([{"role": "user", "content": "fine"}, bad])
     assert str(caught.value).startswith("message 1: ")
     assert says in str(caught.value)
+    assert isinstance(caught.value, AgentoolsError)
+    assert isinstance(caught.value, ValueError)
 
 
 @pytest.mark.parametrize("text", ["{", "{}", '"x"'])

@@ -10,6 +10,7 @@ import inspect
 import itertools
 import json
 import operator
+import pickle
 import sys
 import types
 import typing
@@ -23,6 +24,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typing_extensions import NotRequired, TypedDict, is_typeddict
 
+from agentools import AgentoolsError
 from agentools._schema import (
     ArgumentsError,
     ContextParameter,
@@ -1007,6 +1009,17 @@ def test_arguments_errors() -> None:
     assert isinstance(info.value, ValueError)
     with pytest.raises(ArgumentsError, match=r"^arguments: expected a JSON object, got an array$"):
         signature.structure([1, 2])  # type: ignore[arg-type]
+
+
+def test_errors_are_agentools_errors_and_arguments_errors_pickle() -> None:
+    assert issubclass(SchemaError, AgentoolsError)
+    assert issubclass(SchemaError, TypeError)
+    assert issubclass(ArgumentsError, AgentoolsError)
+    assert issubclass(ArgumentsError, ValueError)
+    error = ArgumentsError([("a", "expected an integer, got '1'"), ("b", "unknown argument")])
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is ArgumentsError
+    assert (copy.problems, str(copy)) == (error.problems, str(error))
 
 
 def test_problem_count_is_bounded() -> None:

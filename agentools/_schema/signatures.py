@@ -21,6 +21,7 @@ from typing import Any, get_origin
 import attrs
 from typing_extensions import get_type_hints
 
+from .._errors import AgentoolsError
 from .describe import SchemaBuilder, Unsupported, json_kind, parse_doc, show, split_annotated
 from .structure import ArgumentsError, Path, argument_converter, problems_of, render_path
 
@@ -39,7 +40,7 @@ class ContextParameter:
     __slots__ = ()
 
 
-class SchemaError(TypeError):
+class SchemaError(AgentoolsError, TypeError):
     """The function cannot be described as a tool.
 
     Raised when the tool is defined, so that a bad annotation fails at import time rather than on

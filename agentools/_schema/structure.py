@@ -21,6 +21,7 @@ import cattrs.gen
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 from typing_extensions import is_typeddict
 
+from .._errors import AgentoolsError
 from .describe import (
     ARRAYS,
     KIND_TEXT,
@@ -58,7 +59,7 @@ Path = tuple[str | int, ...]
 """Where a problem is, from the value that was structured: keys and indexes."""
 
 
-class ArgumentsError(ValueError):
+class ArgumentsError(AgentoolsError, ValueError):
     """The model's arguments do not fit the function's parameters.
 
     ``str(exc)`` is written for the model: one line per problem (at most ten), each naming the
