@@ -87,11 +87,20 @@ def test_sdk_dumps_with_nulls_are_read() -> None:
     ("bad", "says"),
     [
         ({"role": "robot", "content": "x"}, "unknown role 'robot'"),
-        ({"role": "user"}, "user.content"),
-        ({"role": "user", "content": 3}, "user.content"),
-        ({"role": "tool", "content": "x"}, "tool.tool_call_id"),
-        ({"role": "assistant", "content": "x", "colour": "red"}, "colour"),
-        ({"role": "assistant", "tool_calls": [{"id": "c"}]}, "assistant.tool_calls[0]"),
+        ({"role": "user"}, "user.content: missing required field"),
+        (
+            {"role": "user", "content": 3},
+            "user.content: expected a string or a list of content parts (objects with a 'type'),"
+            " got 3",
+        ),
+        ({"role": "tool", "content": "x"}, "tool.tool_call_id: missing required field"),
+        ({"role": "system", "content": ["x"]}, "system.content: expected a string, got an array"),
+        ({"role": "assistant", "content": "x", "colour": "red"}, "assistant.colour: unknown field"),
+        ({"role": "assistant", "tool_calls": "abc"}, "assistant.tool_calls: expected an array"),
+        (
+            {"role": "assistant", "tool_calls": [{"id": "c"}]},
+            "assistant.tool_calls[0]: a tool call needs a 'function' object",
+        ),
         ("not a dict", "expected a dict"),
     ],
 )

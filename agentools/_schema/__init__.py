@@ -4,8 +4,8 @@ One module per job, each importing only those before it:
 
 * ``records``: the fields of attrs classes, dataclasses and TypedDicts, read once for all;
 * ``describe``: types as JSON Schema;
-* ``structure``: JSON values as typed values, with a cattrs converter that never coerces, and
-  tool results as text;
+* ``structure``: JSON values as typed values, with the one cattrs converter (tool arguments and
+  history messages alike), and tool results as text;
 * ``signatures``: a function as a tool, and the model's arguments as its call arguments.
 
 The supported types, and what OpenAI's strict mode cannot express, are listed in
@@ -14,7 +14,14 @@ The supported types, and what OpenAI's strict mode cannot express, are listed in
 
 from .records import ABSENT, MISSING, RecordField, is_record, record_fields
 from .signatures import ContextParameter, SchemaError, Signature, signature_of
-from .structure import ArgumentsError, encode_result, make_converter
+from .structure import (
+    ArgumentsError,
+    encode_result,
+    make_converter,
+    mismatch,
+    problems_of,
+    render_path,
+)
 
 __all__ = [
     "ABSENT",
@@ -27,6 +34,9 @@ __all__ = [
     "encode_result",
     "is_record",
     "make_converter",
+    "mismatch",
+    "problems_of",
     "record_fields",
+    "render_path",
     "signature_of",
 ]

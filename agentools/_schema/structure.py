@@ -1,8 +1,9 @@
 """JSON values into typed values, and back, with one cattrs converter that never coerces.
 
-What the model sends (a tool's arguments) is checked against the types it claims to fit: an
-``int`` is not ``"3"``, an unknown key is an error, and every problem is reported with the
-path to it, in words short enough to be sent back to the model.
+Whatever the model sends (a tool's arguments) or a user brings (a stored history) is checked
+against the types it claims to fit, with the same rules and the same error words: an ``int`` is
+not ``"3"``, an unknown key is an error, and every problem is reported with the path to it.
+``make_converter`` is the one factory; the history converter adds its message hooks to it.
 """
 
 from __future__ import annotations
@@ -82,6 +83,9 @@ def make_converter(*, strict: bool = False) -> cattrs.Converter:
     not ``true``), a ``float`` a JSON number, a ``str`` only a string, a list only an array.
     Objects reject unknown fields. With ``strict``, ``null`` for a field that has a default means
     the default, as strict schemas make every field required and such fields nullable.
+
+    Its errors carry the path to each problem: read them with ``problems_of``. A hook added to it
+    reports a wrong value by raising ``mismatch(...)``, or any exception whose text says why.
     """
     converter = cattrs.Converter(
         forbid_extra_keys=True,
