@@ -1,8 +1,13 @@
 """The cattrs converter between our messages and Chat Completions message dicts.
 
 One converter does both directions, so ``to_openai()`` output is exactly what ``from_openai()``
-accepts. Keys whose value is ``None`` are dropped on the way in (SDK dumps are full of them), but a
-key we do not know is an error: silently dropping it would lose part of the user's history.
+accepts. It is the tool arguments' converter (``_schema.make_converter``) with the hooks of
+messages added: it takes JSON as strictly (a string is a string, not a list of characters), and
+says what is wrong in the same words. Keys whose value is ``None`` are dropped on the way in (SDK
+dumps are full of them), but a key we do not know is an error: silently dropping it would lose
+part of the user's history.
+
+``FIELDS_BY_ROLE`` and ``is_user_content`` are its rules as ``validate_history`` checks them too.
 """
 
 from __future__ import annotations
@@ -11,8 +16,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import cattrs
-from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
+from cattrs.gen import make_dict_unstructure_fn
 
+from ._errors import AgentoolsError
+from ._schema import make_converter, mismatch, problems_of, record_fields, render_path
 from .messages import (
     AssistantMessage,
     ContentPart,
@@ -24,7 +31,13 @@ from .messages import (
     UserMessage,
 )
 
-__all__ = ["HistoryError", "make_converter", "message_from_openai", "message_to_openai"]
+__all__ = [
+    "FIELDS_BY_ROLE",
+    "HistoryError",
+    "is_user_content",
+    "message_from_openai",
+    "message_to_openai",
+]
 
 _CLASS_BY_ROLE: dict[str, type[Any]] = {
     "system": SystemMessage,
@@ -34,17 +47,45 @@ _CLASS_BY_ROLE: dict[str, type[Any]] = {
     "tool": ToolMessage,
 }
 
+FIELDS_BY_ROLE: Mapping[str, frozenset[str]] = {
+    role: frozenset(field.name for field in record_fields(cls))
+    for role, cls in _CLASS_BY_ROLE.items()
+}
+"""The known roles, in the API's order, each with the keys a message of that role may have
+besides ``role``."""
 
-class HistoryError(ValueError):
+_USER_CONTENT = str | list[ContentPart]
+
+
+class HistoryError(AgentoolsError, ValueError):
     """A message dict is not one the Chat Completions API accepts; says which message and why."""
+
+
+def is_user_content(value: object) -> bool:
+    """Can ``value`` be a user message's content: a string, or a list of content parts (objects
+    with a ``type``, kept as they are)?"""
+    if isinstance(value, str):
+        return True
+    return isinstance(value, list) and all(
+        isinstance(part, dict) and "type" in part for part in value
+    )
+
+
+def _structure_user_content(value: Any, _: Any) -> str | list[ContentPart]:
+    if not is_user_content(value):
+        raise mismatch("a string or a list of content parts (objects with a 'type')", value)
+    result: str | list[ContentPart] = value
+    return result
 
 
 def _structure_tool_call(value: Any, _: type[Any]) -> ToolCallRecord:
     if not isinstance(value, Mapping):
         raise TypeError(f"a tool call must be an object, not {type(value).__name__}")
-    function = value.get("function")
-    if value.get("type", "function") != "function" or not isinstance(function, Mapping):
+    if value.get("type", "function") != "function":
         raise ValueError("only function tool calls are supported")
+    function = value.get("function")
+    if not isinstance(function, Mapping):
+        raise ValueError("a tool call needs a 'function' object")
     fields = {"id": value.get("id"), **function}
     if not all(isinstance(fields.get(key), str) for key in ("id", "name", "arguments")):
         raise ValueError("a tool call needs string 'id', 'function.name' and 'function.arguments'")
@@ -59,20 +100,6 @@ def _unstructure_tool_call(call: ToolCallRecord) -> dict[str, Any]:
     }
 
 
-def _structure_user_content(value: Any, _: Any) -> str | list[ContentPart]:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list) and all(isinstance(part, dict) and "type" in part for part in value):
-        return value
-    raise TypeError("content must be a string or a list of content parts with a 'type'")
-
-
-def _structure_str(value: Any, _: Any) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"expected a string, got {type(value).__name__}")
-    return value
-
-
 def _with_role(unstructure: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
     # ``role`` is not an init argument, so cattrs leaves it out; the API needs it first.
     def unstructure_message(message: Any) -> dict[str, Any]:
@@ -81,24 +108,23 @@ def _with_role(unstructure: Callable[[Any], dict[str, Any]]) -> Callable[[Any], 
     return unstructure_message
 
 
-def make_converter() -> cattrs.Converter:
-    converter = cattrs.Converter(forbid_extra_keys=True)
-    converter.register_structure_hook(str, _structure_str)
+def _message_converter() -> cattrs.Converter:
+    """The structuring converter (message classes are records to it, unknown keys an error) with
+    the hooks of the API's shapes: tool calls nest their function, user content is kept as it is,
+    and ``role`` comes first and defaults are left out on the way out."""
+    converter = make_converter()
     converter.register_structure_hook(ToolCallRecord, _structure_tool_call)
     converter.register_unstructure_hook(ToolCallRecord, _unstructure_tool_call)
-    converter.register_structure_hook(str | list[ContentPart], _structure_user_content)
+    # A predicate, not the union type itself: it must come before the converter's union hook.
+    converter.register_structure_hook_func(lambda tp: tp == _USER_CONTENT, _structure_user_content)
     for cls in _CLASS_BY_ROLE.values():
         converter.register_unstructure_hook(
             cls, _with_role(make_dict_unstructure_fn(cls, converter, _cattrs_omit_if_default=True))
         )
-        converter.register_structure_hook(
-            cls,
-            make_dict_structure_fn(cls, converter, _cattrs_forbid_extra_keys=True),
-        )
     return converter
 
 
-_converter = make_converter()
+_converter = _message_converter()
 
 
 def message_to_openai(message: Message) -> dict[str, Any]:
@@ -112,17 +138,15 @@ def message_from_openai(value: Mapping[str, Any], *, index: int | None = None) -
     if not isinstance(value, Mapping):
         raise HistoryError(f"{where}: expected a dict, got {type(value).__name__}")
     role = value.get("role")
-    cls = _CLASS_BY_ROLE.get(role) if isinstance(role, str) else None
-    if cls is None:
+    if not isinstance(role, str) or role not in _CLASS_BY_ROLE:
         known = ", ".join(_CLASS_BY_ROLE)
         raise HistoryError(f"{where}: unknown role {role!r} (expected one of {known})")
     fields = {key: item for key, item in value.items() if item is not None and key != "role"}
     try:
-        message: Message = _converter.structure(fields, cls)
+        message: Message = _converter.structure(fields, _CLASS_BY_ROLE[role])
     except Exception as exc:
-        if isinstance(exc, cattrs.BaseValidationError):
-            details = "; ".join(cattrs.transform_error(exc, path=str(role)))
-        else:
-            details = str(exc)
+        details = "; ".join(
+            f"{render_path(path)}: {problem}" for path, problem in problems_of(exc, (role,))
+        )
         raise HistoryError(f"{where}: {details}") from exc
     return message

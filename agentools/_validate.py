@@ -37,7 +37,7 @@ from typing import Any
 
 import attrs
 
-from ._converter import _CLASS_BY_ROLE, HistoryError, message_from_openai
+from ._converter import FIELDS_BY_ROLE, HistoryError, is_user_content, message_from_openai
 from .history import History
 
 __all__ = ["MISSING_TOOL_RESULT", "HistoryProblem", "repair_history", "validate_history"]
@@ -45,9 +45,6 @@ __all__ = ["MISSING_TOOL_RESULT", "HistoryProblem", "repair_history", "validate_
 MISSING_TOOL_RESULT = "Error: this tool call was interrupted and has no result."
 """The content ``repair_history`` gives the tool message it adds for a call left unanswered."""
 
-_FIELDS: dict[str, frozenset[str]] = {
-    role: frozenset(attrs.fields_dict(cls)) - {"role"} for role, cls in _CLASS_BY_ROLE.items()
-}
 _NAME = re.compile(r"[a-zA-Z0-9_-]+")
 _NOT_NAME = re.compile(r"[^a-zA-Z0-9_-]+")
 _NAME_RULE = "characters other than letters, digits, '_' and '-'"
@@ -168,8 +165,8 @@ def _check_message(raw: object, index: int) -> _Checked:
             " use tool_calls and tool messages"
         )
         return _unreadable(index, "unsupported", text)
-    if not isinstance(role, str) or role not in _FIELDS:
-        known = ", ".join(_FIELDS)
+    if not isinstance(role, str) or role not in FIELDS_BY_ROLE:
+        known = ", ".join(FIELDS_BY_ROLE)
         text = f"message {index}: unknown role {role!r} (expected one of {known})"
         return _unreadable(index, "unknown-role", text)
     return _MessageCheck(index, role, raw).run()
@@ -220,7 +217,7 @@ class _MessageCheck:
     def check_fields(self) -> None:
         unknown = []
         for key, value in self.raw.items():
-            if value is None or key == "role" or key in _FIELDS[self.role]:
+            if value is None or key == "role" or key in FIELDS_BY_ROLE[self.role]:
                 continue
             if key == "function_call":
                 self.report(
@@ -247,7 +244,7 @@ class _MessageCheck:
             self.report("bad-content", "has no content")
             self.drop()
         elif self.role == "user":
-            if not _is_user_content(content):
+            if not is_user_content(content):
                 expected = "a string or a list of content parts (objects with a 'type')"
                 self.report("bad-content", f"content must be {expected}, not {_kind(content)}")
                 self.drop()
@@ -257,7 +254,7 @@ class _MessageCheck:
 
     def check_name(self) -> None:
         name = self.raw.get("name")
-        if name is None or "name" not in _FIELDS[self.role]:
+        if name is None or "name" not in FIELDS_BY_ROLE[self.role]:
             return
         if not isinstance(name, str):
             self.report("bad-field", f"name must be a string, not {_kind(name)}")
@@ -454,15 +451,6 @@ def _json_error(text: str) -> str | None:
     except (ValueError, RecursionError) as exc:
         return str(exc) or type(exc).__name__
     return None
-
-
-def _is_user_content(content: object) -> bool:
-    # The same test as the converter's, so that what passes here ``History.from_openai`` reads.
-    if isinstance(content, str):
-        return True
-    return isinstance(content, list) and all(
-        isinstance(part, dict) and "type" in part for part in content
-    )
 
 
 def _has_items(value: object) -> bool:

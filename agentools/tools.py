@@ -10,17 +10,24 @@ arguments checked and structured, the one fault policy) is the loop's core
 from __future__ import annotations
 
 import copy
-import dataclasses
 import inspect
 import types
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Generic, TypeVar, get_args, get_origin, overload
 
-import attrs
 from typing_extensions import ParamSpec, get_type_hints, is_typeddict
 
 from ._errors import ToolDefinitionError, UnknownToolError
-from ._schema import ContextParameter, SchemaError, Signature, signature_of
+from ._schema import (
+    ABSENT,
+    MISSING,
+    RecordField,
+    SchemaError,
+    Signature,
+    is_record,
+    record_fields,
+    signature_of,
+)
 from .streaming import ArgumentStream
 
 __all__ = [
@@ -68,62 +75,46 @@ def _streamed_type(function: Callable[..., Any]) -> type | None:
             "an ArgumentStream[Args]"
         )
     (argument_type,) = get_args(streams[0]) or (None,)
-    if not (attrs.has(argument_type) or dataclasses.is_dataclass(argument_type)) and not (
-        is_typeddict(argument_type)
-    ):
+    if not is_record(argument_type):
         raise SchemaError(
             f"{function.__name__}(): ArgumentStream[...] needs an attrs class, a dataclass or a "
             f"TypedDict describing the arguments, not {argument_type!r}"
         )
-    assert isinstance(argument_type, type)
     return argument_type
 
 
 def _fields_as_function(argument_type: type, function: Callable[..., Any]) -> Callable[..., Any]:
     """A stand-in function whose parameters are ``argument_type``'s fields and whose name and
     docstring are ``function``'s, so a streaming tool is described like any other."""
-    hints = get_type_hints(argument_type, include_extras=True)
-    empty = inspect.Parameter.empty
-    defaults: dict[str, Any]
-    if attrs.has(argument_type):
-        defaults = {
-            f.name: empty if f.default is attrs.NOTHING else f.default
-            for f in attrs.fields(argument_type)
-            if f.init
-        }
-    elif dataclasses.is_dataclass(argument_type):
-        defaults = {
-            f.name: empty if f.default is dataclasses.MISSING else f.default
-            for f in dataclasses.fields(argument_type)
-            if f.init
-        }
-    else:  # a TypedDict: keys it does not require may be left out
-        required = getattr(argument_type, "__required_keys__", frozenset(hints))
-        defaults = {name: empty if name in required else _ABSENT for name in hints}
+    fields = record_fields(argument_type)
 
     def stand_in(**kwargs: Any) -> None:
         raise AssertionError("never called")
 
     stand_in.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         [
-            inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=d)
-            for n, d in defaults.items()
+            inspect.Parameter(
+                field.name, inspect.Parameter.KEYWORD_ONLY, default=_parameter_default(field)
+            )
+            for field in fields
         ]
     )
-    stand_in.__annotations__ = {name: hints[name] for name in defaults}
+    stand_in.__annotations__ = {field.name: field.type for field in fields}
     for attribute in ("__name__", "__qualname__", "__doc__", "__module__"):
         setattr(stand_in, attribute, getattr(function, attribute))
     return stand_in
 
 
-class _Absent:
-    """The default of a TypedDict key that may be left out: it is dropped, not passed."""
+def _parameter_default(field: RecordField) -> Any:
+    """A field's default as the stand-in's parameter default. ``_ABSENT`` (the key is dropped, not
+    passed) where the class makes the value itself: a default factory, a TypedDict key left out."""
+    if field.required:
+        return inspect.Parameter.empty
+    return _ABSENT if field.default is MISSING else field.default
 
-    def __repr__(self) -> str:
-        return "<absent>"
 
-
-_ABSENT = _Absent()
+_ABSENT = ABSENT
+"""The default of a field the model may leave out: it is dropped, not passed."""
 
 
 class FunctionTool(Generic[P, R]):
@@ -162,7 +153,6 @@ class FunctionTool(Generic[P, R]):
             name=name,
             description=description,
             strict=strict,
-            context_types=(ContextParameter,),
         )
         self.is_async = inspect.iscoroutinefunction(function)
         self.timeout = timeout

@@ -11,12 +11,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from openai.types.chat import ChatCompletionMessageParam
 
-from agentools import History, HistoryError
+from agentools import AgentoolsError, History, HistoryError
 from agentools.messages import (
     AssistantMessage,
     DeveloperMessage,
     SystemMessage,
-    ToolCall,
+    ToolCallRecord,
     ToolMessage,
     UserMessage,
 )
@@ -27,7 +27,7 @@ json_arguments = st.dictionaries(
     st.text(max_size=8), st.none() | st.integers() | st.text(max_size=8), max_size=3
 ).map(json.dumps)
 tool_calls = st.builds(
-    ToolCall,
+    ToolCallRecord,
     id=st.from_regex(r"call_[a-z0-9]{1,8}", fullmatch=True),
     name=text,
     arguments=json_arguments,
@@ -80,18 +80,29 @@ def test_sdk_dumps_with_nulls_are_read() -> None:
         ],
     }
     (message,) = History.from_openai([dumped])
-    assert message == AssistantMessage(tool_calls=(ToolCall(id="c1", name="f", arguments="{}"),))
+    assert message == AssistantMessage(
+        tool_calls=(ToolCallRecord(id="c1", name="f", arguments="{}"),)
+    )
 
 
 @pytest.mark.parametrize(
     ("bad", "says"),
     [
         ({"role": "robot", "content": "x"}, "unknown role 'robot'"),
-        ({"role": "user"}, "user.content"),
-        ({"role": "user", "content": 3}, "user.content"),
-        ({"role": "tool", "content": "x"}, "tool.tool_call_id"),
-        ({"role": "assistant", "content": "x", "colour": "red"}, "colour"),
-        ({"role": "assistant", "tool_calls": [{"id": "c"}]}, "assistant.tool_calls[0]"),
+        ({"role": "user"}, "user.content: missing required field"),
+        (
+            {"role": "user", "content": 3},
+            "user.content: expected a string or a list of content parts (objects with a 'type'),"
+            " got 3",
+        ),
+        ({"role": "tool", "content": "x"}, "tool.tool_call_id: missing required field"),
+        ({"role": "system", "content": ["x"]}, "system.content: expected a string, got an array"),
+        ({"role": "assistant", "content": "x", "colour": "red"}, "assistant.colour: unknown field"),
+        ({"role": "assistant", "tool_calls": "abc"}, "assistant.tool_calls: expected an array"),
+        (
+            {"role": "assistant", "tool_calls": [{"id": "c"}]},
+            "assistant.tool_calls[0]: a tool call needs a 'function' object",
+        ),
         ("not a dict", "expected a dict"),
     ],
 )
@@ -100,6 +111,8 @@ def test_bad_messages_are_named(bad: Any, says: str) -> None:
         History.from_openai([{"role": "user", "content": "fine"}, bad])
     assert str(caught.value).startswith("message 1: ")
     assert says in str(caught.value)
+    assert isinstance(caught.value, AgentoolsError)
+    assert isinstance(caught.value, ValueError)
 
 
 @pytest.mark.parametrize("text", ["{", "{}", '"x"'])

@@ -5,6 +5,8 @@ running."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import threading
 import time
 from typing import Any
@@ -12,8 +14,9 @@ from typing import Any
 import attrs
 import openai
 import pytest
+from typing_extensions import NotRequired, TypedDict
 
-from agentools import FunctionTool, Hooks, function_tool
+from agentools import FunctionTool, Hooks, ToolCallRequest, Toolset, function_tool
 from agentools.hooks import RecordingHooks
 from agentools.streaming import ArgumentSnapshot, ArgumentStream, ArgumentStreamClosed
 from agentools.testing import Chunking, DropAfter, FakeOpenAIServer, ToolCallSpec, Turn
@@ -383,6 +386,53 @@ def test_streaming_tool_signatures_are_checked() -> None:
         def loose(args: ArgumentStream[dict]) -> str:  # type: ignore[type-arg]
             """Loose."""
             return ""
+
+
+@attrs.frozen
+class Tagged:
+    path: str
+    tags: list[str] = attrs.Factory(list)
+    mode: str = "w"
+
+
+@dataclasses.dataclass
+class TaggedData:
+    path: str
+    tags: list[str] = dataclasses.field(default_factory=list)
+    mode: str = "w"
+
+
+class TaggedDict(TypedDict):
+    path: str
+    tags: NotRequired[list[str]]
+
+
+@pytest.mark.parametrize("strict", [False, True], ids=["loose", "strict"])
+@pytest.mark.parametrize(
+    ("argument_type", "expected"),
+    [(Tagged, Tagged("p")), (TaggedData, TaggedData("p")), (TaggedDict, {"path": "p"})],
+    ids=["attrs", "dataclass", "typeddict"],
+)
+def test_streaming_tool_arguments_left_out_get_their_class_defaults(
+    argument_type: type, expected: Any, strict: bool
+) -> None:
+    def write(args: ArgumentStream[Any]) -> str:
+        """Writes."""
+        return ""
+
+    write.__annotations__ = {"args": ArgumentStream[argument_type], "return": str}  # type: ignore[valid-type]
+    tool = FunctionTool(write, strict=strict)
+    parameters = tool.signature.parameters
+    assert parameters["required"] == (list(parameters["properties"]) if strict else ["path"])
+    arguments: dict[str, Any] = {"path": "p"}
+    if strict:  # the model sends every key, null for those it leaves to the class
+        arguments.update(dict.fromkeys(list(parameters["properties"])[1:]))
+    call = ToolCallRequest(
+        index=0, id="c", name="write", arguments=json.dumps(arguments), parsed=arguments
+    )
+    invocation = Toolset([tool]).prepare(call)
+    assert invocation.result is None
+    assert invocation.streamed == expected
 
 
 def test_a_run_stopped_mid_stream_closes_the_streaming_tool(

@@ -10,6 +10,7 @@ import inspect
 import itertools
 import json
 import operator
+import pickle
 import sys
 import types
 import typing
@@ -23,8 +24,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typing_extensions import NotRequired, TypedDict, is_typeddict
 
+from agentools import AgentoolsError
 from agentools._schema import (
     ArgumentsError,
+    ContextParameter,
     SchemaError,
     Signature,
     encode_result,
@@ -120,11 +123,15 @@ class Tree:
 T = typing.TypeVar("T")
 
 
-class RunContext(typing.Generic[T]):
+class RunContext(ContextParameter, typing.Generic[T]):
     pass
 
 
-class Ctx:
+class NotAContext(typing.Generic[T]):
+    pass
+
+
+class Ctx(ContextParameter):
     pass
 
 
@@ -782,7 +789,7 @@ def test_context_parameters_are_left_out_and_injected() -> None:
     def f(ctx: SubCtx, /, city: str, deps: Annotated[Ctx, "meta"], days: int = 1) -> None:
         pass
 
-    signature = signature_of(f, context_types=(Ctx,))
+    signature = signature_of(f)
     assert signature.context_parameters == ("ctx", "deps")
     assert list(signature.parameters["properties"]) == ["city", "days"]
     context = SubCtx()
@@ -797,9 +804,12 @@ def test_generic_context_types_match_their_origin() -> None:
     def f(ctx: RunContext[int], x: int) -> None:
         pass
 
-    assert signature_of(f, context_types=(RunContext,)).context_parameters == ("ctx",)
+    def g(ctx: NotAContext[int], x: int) -> None:
+        pass
+
+    assert signature_of(f).context_parameters == ("ctx",)
     with pytest.raises(SchemaError, match="parameter 'ctx'"):
-        signature_of(f)
+        signature_of(g)
 
 
 # --- recursion ------------------------------------------------------------------------------------
@@ -999,6 +1009,17 @@ def test_arguments_errors() -> None:
     assert isinstance(info.value, ValueError)
     with pytest.raises(ArgumentsError, match=r"^arguments: expected a JSON object, got an array$"):
         signature.structure([1, 2])  # type: ignore[arg-type]
+
+
+def test_errors_are_agentools_errors_and_arguments_errors_pickle() -> None:
+    assert issubclass(SchemaError, AgentoolsError)
+    assert issubclass(SchemaError, TypeError)
+    assert issubclass(ArgumentsError, AgentoolsError)
+    assert issubclass(ArgumentsError, ValueError)
+    error = ArgumentsError([("a", "expected an integer, got '1'"), ("b", "unknown argument")])
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is ArgumentsError
+    assert (copy.problems, str(copy)) == (error.problems, str(error))
 
 
 def test_problem_count_is_bounded() -> None:

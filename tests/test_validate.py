@@ -22,7 +22,7 @@ from agentools.messages import (
     DeveloperMessage,
     Message,
     SystemMessage,
-    ToolCall,
+    ToolCallRecord,
     ToolMessage,
     UserMessage,
 )
@@ -461,7 +461,7 @@ def test_a_history_object_is_checked_as_its_dicts() -> None:
     history = History(
         [
             UserMessage(content="hi"),
-            AssistantMessage(tool_calls=(ToolCall(id="c1", name="f", arguments="{"),)),
+            AssistantMessage(tool_calls=(ToolCallRecord(id="c1", name="f", arguments="{"),)),
         ]
     )
     assert [problem.code for problem in validate_history(history)] == [
@@ -756,7 +756,7 @@ def agentools_histories(draw: st.DrawFn) -> History:
         messages.extend(draw(histories))
         ids = [f"call_{round_number}_{i}" for i in range(draw(st.integers(1, 4)))]
         calls = tuple(
-            ToolCall(id=i, name=draw(tool_names), arguments=draw(good_arguments)) for i in ids
+            ToolCallRecord(id=i, name=draw(tool_names), arguments=draw(good_arguments)) for i in ids
         )
         messages.append(AssistantMessage(content=draw(st.none() | texts), tool_calls=calls))
         messages.extend(
