@@ -16,7 +16,8 @@ import openai
 import pytest
 from typing_extensions import NotRequired, TypedDict
 
-from agentools import FunctionTool, Hooks, ToolCallRequest, Toolset, function_tool
+from agentools import FunctionTool, Hooks, ToolCall, ToolRegistry, function_tool
+from agentools._core.tool_calls import Invocation, prepare
 from agentools.hooks import RecordingHooks
 from agentools.streaming import ArgumentSnapshot, ArgumentStream, ArgumentStreamClosed
 from agentools.testing import Chunking, DropAfter, FakeOpenAIServer, ToolCallSpec, Turn
@@ -427,11 +428,11 @@ def test_streaming_tool_arguments_left_out_get_their_class_defaults(
     arguments: dict[str, Any] = {"path": "p"}
     if strict:  # the model sends every key, null for those it leaves to the class
         arguments.update(dict.fromkeys(list(parameters["properties"])[1:]))
-    call = ToolCallRequest(
+    call = ToolCall(
         index=0, id="c", name="write", arguments=json.dumps(arguments), parsed=arguments
     )
-    invocation = Toolset([tool]).prepare(call)
-    assert invocation.result is None
+    invocation = prepare(call, ToolRegistry([tool]))
+    assert isinstance(invocation, Invocation)
     assert invocation.streamed == expected
 
 
