@@ -130,8 +130,9 @@ class MaxTurnsExceeded(AgentoolsError):
 
 
 class ToolDefinitionError(AgentoolsError, ValueError):
-    """A tool cannot be added as given: another tool has its name, or it is a method read from
-    its class (add it from an instance, e.g. of a ``Toolkit``)."""
+    """A tool cannot be made or added as given: a ``timeout`` that is not a positive number,
+    another tool with its name, or a method read from its class (add it from an instance, e.g. of
+    a ``Toolkit``). (A signature that cannot be described is a ``SchemaError``.)"""
 
 
 class UnknownToolError(AgentoolsError, KeyError):

@@ -153,6 +153,8 @@ from collections.abc import Callable
 from json.decoder import scanstring as _scanstring  # type: ignore[attr-defined]
 from typing import Any, Final, NoReturn, cast
 
+from ._errors import AgentoolsError
+
 __all__ = ["MISSING", "PartialJSONError", "PartialJSONParser", "parse_partial"]
 
 
@@ -168,7 +170,7 @@ MISSING: Final = _Missing.MISSING
 that may still change). A sentinel rather than ``None``, which is a JSON value."""
 
 
-class PartialJSONError(ValueError):
+class PartialJSONError(AgentoolsError, ValueError):
     """The input can never become valid JSON.
 
     ``pos`` is the offset, in characters from the start of the whole input (all chunks), of the

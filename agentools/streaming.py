@@ -29,7 +29,7 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
-from ._errors import AgentoolsError
+from ._errors import AgentoolsError, MisuseError
 
 __all__ = ["ArgumentStream", "ArgumentStreamClosed", "ArgumentSnapshot"]
 
@@ -87,7 +87,7 @@ class ArgumentStream(Generic[T]):
         """The complete arguments, structured into the tool's argument type."""
         with self._condition:
             if self._state != _COMPLETE:
-                raise RuntimeError("the arguments are not complete yet")
+                raise MisuseError("the arguments are not complete yet")
             value: T = self._final
             return value
 

@@ -141,7 +141,9 @@ class FunctionTool(Generic[P, R]):
         raise_errors: bool = False,
     ) -> None:
         if timeout is not None and not timeout > 0:
-            raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
+            raise ToolDefinitionError(
+                f"timeout must be a positive number of seconds, not {timeout!r}"
+            )
         self.function: Callable[..., Any] = function
         self.is_method = _is_method(function)
         described = types.MethodType(function, _UNBOUND) if self.is_method else function
