@@ -83,7 +83,7 @@ class Assistant:
     ) -> None:
         self.api: ModelAPI = ChatCompletions()
         self.settings = Settings.from_options({"model": model, **options})
-        self.api.check_params(self.settings.params, client or async_client)
+        self.api.check_params(self.settings.params, client or async_client, Settings.names())
         self.tools = ToolRegistry(tools)
         self.hooks = Hooks() if hooks is None else hooks
         hook_calls(self.hooks, blocking=False)  # a wrong type fails here, not mid-run
@@ -104,7 +104,7 @@ class Assistant:
         max_turns=4)``; ``params={...}`` replaces all the parameters). Checked at once; applies
         from the next model call, also during a run (from a hook, say)."""
         settings = self.settings.with_options(**options)
-        self.api.check_params(settings.params, self._client or self._async_client)
+        self.api.check_params(settings.params, self._client or self._async_client, Settings.names())
         self.settings = settings
 
     @property

@@ -74,7 +74,9 @@ class Settings:
     """Cap on one answer's text or refusal (``ResponseTooLarge``)."""
     max_argument_chars: int = attrs.field(default=1_000_000, validator=_at_least(1))
     """Cap on one tool call's arguments (``ResponseTooLarge``)."""
-    params: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen)
+    params: Mapping[str, Any] = attrs.field(
+        factory=dict, converter=_frozen, repr=lambda params: repr(dict(params))
+    )
     """The model API's own parameters, sent with every call (``temperature``, ``max_tokens``,
     ``tool_choice``, ...)."""
 
@@ -84,6 +86,11 @@ class Settings:
         fields, params = _split(options)
         params = {**fields.pop("params", {}), **params}
         return cls(**fields, params=params)
+
+    @staticmethod
+    def names() -> frozenset[str]:
+        """The fields' names (any other keyword is a parameter of the API)."""
+        return _FIELDS
 
     def with_options(self, **options: Any) -> Settings:
         """A copy with ``options`` changed: fields by name; any other keyword is added to (or

@@ -93,8 +93,11 @@ class Accumulator(Protocol):
 class ModelAPI(Protocol):
     """One model API's wire format, and the I/O the runners do with its client."""
 
-    def check_params(self, params: Mapping[str, Any], client: object | None) -> None:
-        """Refuse (``UnknownSettingError``) a parameter the client's call does not take."""
+    def check_params(
+        self, params: Mapping[str, Any], client: object | None, settings: Iterable[str] = ()
+    ) -> None:
+        """Refuse (``UnknownSettingError``) a parameter the client's call does not take, naming
+        the closest parameter or ``settings`` name (a misspelt setting lands among the params)."""
 
     def request(self, request: ModelRequest) -> dict[str, Any]:
         """The keyword arguments of the client's call for ``request``."""

@@ -13,7 +13,7 @@ import difflib
 import inspect
 import json
 import socket
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import openai
@@ -39,13 +39,15 @@ _OURS = {
 class ChatCompletions:
     """The Chat Completions wire format, for the machine and both runners."""
 
-    def check_params(self, params: Mapping[str, Any], client: object | None) -> None:
+    def check_params(
+        self, params: Mapping[str, Any], client: object | None, settings: Iterable[str] = ()
+    ) -> None:
         create: Callable[..., Any] = (
             Completions.create if client is None else client.chat.completions.create  # type: ignore[attr-defined]
         )
         parameters = inspect.signature(create).parameters
         takes_any = any(p.kind is p.VAR_KEYWORD for p in parameters.values())
-        known = [name for name in parameters if name not in ("self", *_OURS)]
+        known = [*settings, *(name for name in parameters if name not in ("self", *_OURS))]
         for name in params:
             if name in _OURS:
                 raise UnknownSettingError(f"{name!r} is not an Assistant keyword: {_OURS[name]}")

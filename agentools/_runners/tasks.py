@@ -12,8 +12,8 @@ becomes ``RunCancelled``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
-from functools import partial
 from typing import Any, cast
 
 from ..cancel import CancelToken
@@ -64,8 +64,13 @@ class TokenCanceller:
         self._fired = False
         self.armed = False
         """The task waits in the run: a cancel may be delivered now."""
-        fire = partial(asyncio.get_running_loop().call_soon_threadsafe, self._fire)
-        self._forget = token.on_cancel(fire)
+        self._loop = asyncio.get_running_loop()
+        self._forget = token.on_cancel(self._schedule)
+
+    def _schedule(self) -> None:
+        """In the cancelling thread: the loop takes it from there."""
+        with contextlib.suppress(RuntimeError):  # the loop is closed: the run is over
+            self._loop.call_soon_threadsafe(self._fire)
 
     def _fire(self) -> None:
         if self.armed and not self._fired:
