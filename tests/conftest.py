@@ -1,12 +1,20 @@
-"""Shared test configuration and fixtures.
+"""Shared test configuration and fixtures (their helpers are in ``support.py``).
 
 Hypothesis profiles: ``ci`` (fast, the default so a plain ``pytest`` stays quick) and ``thorough``
 (many more examples, for local runs: ``HYPOTHESIS_PROFILE=thorough python -m pytest``).
 
-The ``runner`` fixture is how every scenario runs under both runners: ``runner.run(assistant,
-prompt)`` calls ``assistant.run`` for the blocking runner, and ``assistant.arun`` on one event loop
-kept for the whole test for the asyncio runner (an ``AsyncOpenAI`` client's connections belong to
-the loop that opened them). ``bot(**kwargs)`` builds an ``Assistant`` wired to the ``server``.
+- ``runner``: how every scenario runs under both runners: ``runner.run(assistant, prompt)`` calls
+  ``assistant.run`` for the blocking runner, and ``assistant.arun`` on one event loop kept for the
+  whole test for the asyncio runner (an ``AsyncOpenAI`` client's connections belong to the loop
+  that opened them). Pin a test to one with ``@pytest.mark.parametrize("runner", ["async"],
+  indirect=True)``.
+- ``stream``: streamed answers, then whole completions.
+- ``server``: the loopback server; after the test no connection may be open, and no server thread
+  or serving error left.
+- ``bot(**kwargs)``: an ``Assistant`` wired to the ``server``; every client it built is closed
+  when the test ends (``bot(client={...}, pooled=False)``: see ``support.Bot``).
+- After every test, agentools' tool and preview threads must end within 5 s: a test that leaves
+  a sync tool running past its ``timeout`` lets it end before it returns.
 """
 
 from __future__ import annotations
@@ -35,6 +43,15 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+@pytest.fixture(autouse=True)
+def no_thread_left() -> Iterator[None]:
+    """No agentools tool or preview thread may outlive a test (each gets 5 s in all to end)."""
+    yield
+    from .support import threads_left
+
+    assert threads_left() == []
+
+
 @pytest.fixture(params=["blocking", "async"])
 def runner(request: pytest.FixtureRequest) -> Iterator[Runner]:
     from .support import Runner
@@ -44,11 +61,16 @@ def runner(request: pytest.FixtureRequest) -> Iterator[Runner]:
     runner.close()
 
 
+@pytest.fixture(params=[True, False], ids=["stream", "whole"])
+def stream(request: pytest.FixtureRequest) -> bool:
+    return bool(request.param)
+
+
 @pytest.fixture
 def server() -> Iterator[FakeOpenAIServer]:
-    from agentools.testing import FakeOpenAIServer
+    from .support import serving
 
-    with FakeOpenAIServer() as server:
+    with serving() as server:
         yield server
 
 

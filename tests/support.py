@@ -1,19 +1,34 @@
-"""Helpers the scenario tests share: running an assistant under either runner, and building
-assistants wired to the loopback server."""
+"""Helpers the tests share: running an assistant under either runner, building assistants wired
+to the loopback server, the leak checks, and driving the machine by hand.
+
+The fixtures that use them are in ``conftest.py``: ``runner``, ``stream``, ``server``, ``bot``,
+and the thread check every test gets.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+import contextlib
+import threading
+import time
+from collections.abc import Coroutine, Iterable, Iterator, Mapping
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
+import httpx2
+import openai
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from agentools import Assistant, CancelToken, History, Hooks, Settings, ToolRegistry, function_tool
 from agentools._adapters import ChatCompletions
 from agentools._core import NEED_INPUT, Machine
-from agentools.testing import FakeOpenAIServer, Turn, render_chunks, render_completion
+from agentools.testing import (
+    FakeOpenAIServer,
+    Responder,
+    Turn,
+    render_chunks,
+    render_completion,
+)
 
 T = TypeVar("T")
 
@@ -29,10 +44,17 @@ class Runner:
     def is_async(self) -> bool:
         return self.loop is not None
 
-    def run(self, assistant: Assistant, prompt: str, *, hooks: Hooks | None = None) -> str:
+    def run(
+        self,
+        assistant: Assistant,
+        prompt: str,
+        *,
+        hooks: Hooks | None = None,
+        cancel: CancelToken | None = None,
+    ) -> str:
         if self.loop is None:
-            return assistant.run(prompt, hooks=hooks)
-        return self.loop.run_until_complete(assistant.arun(prompt, hooks=hooks))
+            return assistant.run(prompt, hooks=hooks, cancel=cancel)
+        return self.loop.run_until_complete(assistant.arun(prompt, hooks=hooks, cancel=cancel))
 
     def await_(self, coroutine: Coroutine[Any, Any, T]) -> T:
         assert self.loop is not None
@@ -49,28 +71,89 @@ class Runner:
 
 
 class Bot:
-    """Builds assistants wired to the test server for one runner, and closes their clients."""
+    """Builds assistants wired to the test server for one runner, and closes every client it
+    built (when the test ends, or earlier with ``close()``).
+
+    ``bot(**kwargs)`` passes ``kwargs`` to ``Assistant`` (``model`` defaults to the server's
+    "fake-model"); ``client={...}`` are options of both clients (``timeout``, ``max_retries``);
+    ``pooled=False`` gives clients that keep no idle connection (``max_keepalive_connections=0``),
+    so that a connection still open after a run is one the run left open, not one the pool kept
+    for the next request.
+    """
 
     def __init__(self, server: FakeOpenAIServer, runner: Runner) -> None:
         self.server = server
         self.runner = runner
-        self.assistants: list[Assistant] = []
+        self.clients: list[tuple[openai.OpenAI, openai.AsyncOpenAI]] = []
 
-    def __call__(self, **kwargs: Any) -> Assistant:
+    def __call__(
+        self, *, client: Mapping[str, Any] | None = None, pooled: bool = True, **kwargs: Any
+    ) -> Assistant:
+        sync_options = dict(client or {})
+        async_options = dict(client or {})
+        if not pooled:
+            limits = httpx2.Limits(max_keepalive_connections=0)
+            sync_options["http_client"] = openai.DefaultHttpx2Client(trust_env=False, limits=limits)
+            async_options["http_client"] = openai.DefaultAsyncHttpx2Client(
+                trust_env=False, limits=limits
+            )
+        sync_client = self.server.client(**sync_options)
+        async_client = self.server.async_client(**async_options)
+        self.clients.append((sync_client, async_client))  # closed even if Assistant() raises
         kwargs.setdefault("model", "fake-model")
-        client = self.server.client()
-        async_client = self.server.async_client()
-        assistant = Assistant(client=client, async_client=async_client, **kwargs)
-        self.assistants.append(assistant)
-        return assistant
+        return Assistant(client=sync_client, async_client=async_client, **kwargs)
 
     def close(self) -> None:
-        for assistant in self.assistants:
-            assistant.client.close()
+        """Close the clients built so far, and their connections with them."""
+        clients, self.clients = self.clients, []
+        for sync_client, async_client in clients:
+            sync_client.close()
             if self.runner.loop is not None:
-                self.runner.await_(assistant.async_client.close())
+                self.runner.await_(async_client.close())
             else:
-                asyncio.run(assistant.async_client.close())
+                asyncio.run(async_client.close())
+
+
+# -- leak checks -----------------------------------------------------------------------------
+
+WORKER_THREADS = ("agentools-tool", "agentools-preview")
+"""How the threads agentools starts for tool calls, previews and streaming tools are named."""
+
+
+def agentools_threads() -> list[str]:
+    """The names of agentools' tool and preview threads alive now."""
+    return [t.name for t in threading.enumerate() if t.name.startswith(WORKER_THREADS)]
+
+
+def threads_left(timeout: float = 5.0) -> list[str]:
+    """Join agentools' tool and preview threads, within ``timeout`` seconds in all, and name
+    those still alive: a thread returning from its last line is not a leak; one still working
+    is."""
+    deadline = time.monotonic() + timeout
+    for thread in threading.enumerate():
+        if thread.name.startswith(WORKER_THREADS):
+            thread.join(max(0.0, deadline - time.monotonic()))
+    return agentools_threads()
+
+
+def server_threads() -> list[str]:
+    """The names of the fake server's threads (its own and one per connection) alive now."""
+    return [t.name for t in threading.enumerate() if t.name.startswith("agentools-fake-openai")]
+
+
+@contextlib.contextmanager
+def serving(
+    turns: Iterable[Turn] = (), *, responder: Responder | None = None
+) -> Iterator[FakeOpenAIServer]:
+    """A started server, checked when the block ends: no client connection may be left open
+    (the server gets 5 s to notice clients hanging up), and once it is closed, no server thread
+    and no serving error may be left."""
+    with FakeOpenAIServer(turns, responder=responder) as server:
+        yield server
+        assert server.wait_idle(timeout=5), f"{server.open_connections} connection(s) left open"
+    assert server.open_connections == 0
+    assert server_threads() == []
+    assert server.errors == []
 
 
 # -- driving the machine by hand ------------------------------------------------------------
@@ -135,6 +218,11 @@ def answer(machine: Machine, turn: Turn) -> list[Any]:
         machine.receive_chunk(completion_of(turn))
     machine.receive_end()
     return steps + drain(machine)
+
+
+def broken() -> openai.APIConnectionError:
+    """What the SDK raises for a connection that broke."""
+    return openai.APIConnectionError(request=httpx2.Request("POST", "http://127.0.0.1/"))
 
 
 def done(value: Any = None, error: BaseException | None = None) -> Future[Any]:

@@ -12,8 +12,9 @@ what the user must see. Every cell, whatever its fault, then checks the same thi
 5. nothing is left behind: no agentools tool or preview thread, no asyncio task but the current
    one, and no open connection on the server.
 
-The assistants' clients keep no idle connection (``max_keepalive_connections=0``), so an open
-connection after a run is one the run left open, not one the pool kept for later;
+The assistants' clients keep no idle connection (``bot(pooled=False)``:
+``max_keepalive_connections=0``), so an open connection after a run is one the run left open, not
+one the pool kept for later;
 ``test_a_pooled_client_survives_the_fault`` checks the default pooled clients separately.
 """
 
@@ -28,7 +29,6 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import attrs
-import httpx2
 import openai
 import pytest
 
@@ -62,7 +62,7 @@ from agentools.testing import (
     Turn,
 )
 
-from .support import Runner
+from .support import Bot, Runner, threads_left
 
 
 def user(text: str) -> dict[str, Any]:
@@ -95,69 +95,19 @@ class Boom(Exception):
 # -- running, and the checks every cell makes -----------------------------------------------
 
 
-class Assistants:
-    """Builds this test's assistants, wired to the server, with clients that keep no idle
-    connection; closes the clients at the end."""
-
-    def __init__(self, server: FakeOpenAIServer, runner: Runner) -> None:
-        self.server = server
-        self.runner = runner
-        self.built: list[Assistant] = []
-
-    def __call__(self, *, client: Mapping[str, Any] | None = None, **kwargs: Any) -> Assistant:
-        limits = httpx2.Limits(max_keepalive_connections=0)
-        options = dict(client or {})
-        sync_http = openai.DefaultHttpx2Client(trust_env=False, limits=limits)
-        async_http = openai.DefaultAsyncHttpx2Client(trust_env=False, limits=limits)
-        kwargs.setdefault("model", "fake-model")
-        assistant = Assistant(
-            client=self.server.client(http_client=sync_http, **options),
-            async_client=self.server.async_client(http_client=async_http, **options),
-            **kwargs,
-        )
-        self.built.append(assistant)
-        return assistant
-
-    def close(self) -> None:
-        for assistant in self.built:
-            assistant.client.close()
-            if self.runner.loop is not None:
-                self.runner.await_(assistant.async_client.close())
-            else:
-                asyncio.run(assistant.async_client.close())
-
-
-@pytest.fixture
-def make(server: FakeOpenAIServer, runner: Runner) -> Iterator[Assistants]:
-    factory = Assistants(server, runner)
-    yield factory
-    factory.close()
-
-
-def run(
+def attempt(
     runner: Runner,
     assistant: Assistant,
     prompt: str = PROMPT,
     *,
     hooks: Hooks | None = None,
     cancel: CancelToken | None = None,
-) -> str:
-    if runner.loop is None:
-        return assistant.run(prompt, hooks=hooks, cancel=cancel)
-    return runner.await_(assistant.arun(prompt, hooks=hooks, cancel=cancel))
-
-
-def attempt(runner: Runner, assistant: Assistant, **kwargs: Any) -> str | BaseException:
+) -> str | BaseException:
     """The text the run returned, or what it raised (``KeyboardInterrupt`` included)."""
     try:
-        return run(runner, assistant, **kwargs)
+        return runner.run(assistant, prompt, hooks=hooks, cancel=cancel)
     except BaseException as error:
         return error
-
-
-def agentools_threads() -> list[threading.Thread]:
-    prefixes = ("agentools-tool", "agentools-preview")
-    return [t for t in threading.enumerate() if t.name.startswith(prefixes)]
 
 
 AGENTOOLS_CODE = os.path.dirname(agentools.__file__)
@@ -194,9 +144,7 @@ async def other_tasks() -> list[asyncio.Task[Any]]:
 
 
 def assert_nothing_left(runner: Runner, server: FakeOpenAIServer) -> None:
-    for thread in agentools_threads():
-        thread.join(timeout=5)  # one returning from its last line is not a leak; a working one is
-    assert [thread.name for thread in agentools_threads()] == []
+    assert threads_left() == []
     if runner.loop is not None:
         assert runner.await_(other_tasks()) == []
     assert server.wait_idle(timeout=5)
@@ -225,7 +173,7 @@ def aftermath(
 
     assert server.pending == 0, "the row scripted a turn the run did not use"
     server.add(Turn(text=RECOVERED))
-    assert run(runner, assistant, AGAIN, hooks=Hooks()) == RECOVERED
+    assert runner.run(assistant, AGAIN, hooks=Hooks()) == RECOVERED
     assert server.requests[-1].messages == [*history, user(AGAIN)]
     assert assistant.history.to_openai() == [*history, user(AGAIN), said(RECOVERED)]
     assert_nothing_left(runner, server)
@@ -680,11 +628,12 @@ def _cells() -> Iterator[Any]:
 
 @pytest.mark.parametrize(("case", "stream"), list(_cells()))
 def test_model_fault(
-    server: FakeOpenAIServer, make: Assistants, runner: Runner, case: Case, stream: bool
+    server: FakeOpenAIServer, bot: Bot, runner: Runner, case: Case, stream: bool
 ) -> None:
     ran: list[str] = []
     hooks = Recorder(case.decision)
-    assistant = make(
+    assistant = bot(
+        pooled=False,
         tools=[lookup_tool(ran)],
         hooks=hooks,
         stream=stream,
@@ -724,7 +673,7 @@ def test_model_fault(
 
 @pytest.mark.parametrize("what", ["text", "arguments"])
 def test_size_caps_apply_to_a_whole_completion(
-    server: FakeOpenAIServer, make: Assistants, runner: Runner, what: str
+    server: FakeOpenAIServer, bot: Bot, runner: Runner, what: str
 ) -> None:
     ran: list[str] = []
     if what == "text":
@@ -732,8 +681,12 @@ def test_size_caps_apply_to_a_whole_completion(
     else:
         turn = Turn(tool_calls=[ToolCallSpec(name="lookup", arguments={"key": "k" * CAP})])
     server.add(turn)
-    assistant = make(
-        tools=[lookup_tool(ran)], stream=False, max_text_chars=CAP, max_argument_chars=CAP
+    assistant = bot(
+        pooled=False,
+        tools=[lookup_tool(ran)],
+        stream=False,
+        max_text_chars=CAP,
+        max_argument_chars=CAP,
     )
 
     outcome = attempt(runner, assistant)
@@ -835,14 +788,16 @@ def _hook_cells() -> Iterator[Any]:
 )
 def test_hook_raises(
     server: FakeOpenAIServer,
-    make: Assistants,
+    bot: Bot,
     runner: Runner,
     case: HookCase,
     stream: bool,
     error: type[BaseException],
 ) -> None:
     ran: list[str] = []
-    assistant = make(tools=[lookup_tool(ran)], hooks=raising(case.hook, error), stream=stream)
+    assistant = bot(
+        pooled=False, tools=[lookup_tool(ran)], hooks=raising(case.hook, error), stream=stream
+    )
     server.add(*case.turns)
 
     outcome = attempt(runner, assistant)
@@ -858,11 +813,10 @@ def test_hook_raises(
 # -- cancellation ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("stream", [True, False], ids=["stream", "whole"])
 def test_cancelled_before_the_model_is_called(
-    server: FakeOpenAIServer, make: Assistants, runner: Runner, stream: bool
+    server: FakeOpenAIServer, bot: Bot, runner: Runner, stream: bool
 ) -> None:
-    assistant = make(stream=stream)
+    assistant = bot(pooled=False, stream=stream)
     token = CancelToken()
     token.cancel()
 
@@ -876,7 +830,7 @@ def test_cancelled_before_the_model_is_called(
 @pytest.mark.parametrize("how", ["token", "assistant.cancel"])
 @pytest.mark.parametrize("where", ["text", "arguments"])
 def test_cancelled_mid_stream(
-    server: FakeOpenAIServer, make: Assistants, runner: Runner, how: str, where: str
+    server: FakeOpenAIServer, bot: Bot, runner: Runner, how: str, where: str
 ) -> None:
     """From another thread (blocking) or from the loop (asyncio), at the first delta, while the
     server then stalls: the stream is closed at once, whatever the runner was waiting for."""
@@ -908,7 +862,7 @@ def test_cancelled_mid_stream(
                 helpers.append(threading.Thread(target=cancel))
                 helpers[0].start()
 
-    assistant = make(tools=[lookup_tool(ran)], hooks=CancelOnFirstDelta())
+    assistant = bot(pooled=False, tools=[lookup_tool(ran)], hooks=CancelOnFirstDelta())
     stall = StallAfter(3, seconds=5)
     server.add(long_turn(stall) if where == "text" else tool_turn("a", fault=stall))
 
@@ -922,13 +876,13 @@ def test_cancelled_mid_stream(
 
 
 def test_cancelled_while_a_whole_completion_is_read(
-    server: FakeOpenAIServer, make: Assistants, runner: Runner
+    server: FakeOpenAIServer, bot: Bot, runner: Runner
 ) -> None:
     """stream=False: the blocking runner cannot interrupt the request; the cancellation takes
     effect when it returns, before the answer is delivered, so the answer is not kept. The
     asyncio runner interrupts it."""
     token = CancelToken()
-    assistant = make(stream=False)
+    assistant = bot(pooled=False, stream=False)
     server.add(Turn(text=ANSWER, fault=StallAfter(0, seconds=0.5, resume=True)))
 
     def cancel_once_requested() -> None:
@@ -997,7 +951,7 @@ def _tool_cancel_cells() -> Iterator[Any]:
 )
 def test_cancelled_while_tools_run(
     server: FakeOpenAIServer,
-    make: Assistants,
+    bot: Bot,
     runner: Runner,
     case: ToolCancelCase,
     stream: bool,
@@ -1036,7 +990,7 @@ def test_cancelled_while_tools_run(
         outcomes.append("completed")
         return f"value of {key}"
 
-    assistant = make(tools=[alookup if case.is_async else lookup], stream=stream)
+    assistant = bot(pooled=False, tools=[alookup if case.is_async else lookup], stream=stream)
     server.add(tool_turn(*keys))
 
     if runner.is_async:
@@ -1096,7 +1050,7 @@ def _hook_while_tool_cells() -> Iterator[Any]:
     ("runner", "is_async"), list(_hook_while_tool_cells()), indirect=["runner"]
 )
 def test_hook_raises_while_another_tool_runs(
-    server: FakeOpenAIServer, make: Assistants, runner: Runner, is_async: bool
+    server: FakeOpenAIServer, bot: Bot, runner: Runner, is_async: bool
 ) -> None:
     """``on_tool_result`` raises for the quick call while the slow one still runs: an ``async def``
     one is cancelled, a sync one (a thread cannot be stopped) is waited for, before the run
@@ -1131,7 +1085,9 @@ def test_hook_raises_while_another_tool_runs(
                 release.set()  # a run that waits for "b" (as it must) will not wait long
             raise Boom("on_tool_result")
 
-    assistant = make(tools=[alookup if is_async else lookup], hooks=RaiseAtFirstResult())
+    assistant = bot(
+        pooled=False, tools=[alookup if is_async else lookup], hooks=RaiseAtFirstResult()
+    )
     server.add(tool_turn("a", "b"))
 
     outcome = attempt(runner, assistant)
@@ -1157,7 +1113,7 @@ def test_hook_raises_while_another_tool_runs(
 @pytest.mark.parametrize("runner", ["async"], indirect=True)
 @pytest.mark.parametrize("where", ["mid-stream", "async-tool"])
 def test_arun_task_cancelled(
-    server: FakeOpenAIServer, make: Assistants, runner: Runner, where: str
+    server: FakeOpenAIServer, bot: Bot, runner: Runner, where: str
 ) -> None:
     """Cancelling the task that awaits ``arun`` raises ``CancelledError`` (not ``RunCancelled``)
     and leaves the same clean state."""
@@ -1179,7 +1135,7 @@ def test_arun_task_cancelled(
         def on_partial_text(self, delta: str, snapshot: str) -> None:
             started.set()
 
-    assistant = make(tools=[lookup], hooks=Started())
+    assistant = bot(pooled=False, tools=[lookup], hooks=Started())
     if where == "mid-stream":
         server.add(long_turn(StallAfter(3, seconds=5)))
     else:
@@ -1218,28 +1174,22 @@ def test_arun_task_cancelled(
 )
 def test_a_pooled_client_survives_the_fault(
     server: FakeOpenAIServer,
+    bot: Bot,
     runner: Runner,
     fault: Any,
     raises: type[BaseException],
 ) -> None:
     """With the SDK's default (pooled, keep-alive) clients: a connection the fault broke is not
     handed to the next request."""
-    client = server.client(timeout=STALL)
-    async_client = server.async_client(timeout=STALL)
-    assistant = Assistant(model="fake-model", client=client, async_client=async_client)
+    assistant = bot(client={"timeout": STALL})
     server.add(Turn(text=ANSWER), long_turn(fault), Turn(text=ANSWER))
-    try:
-        assert run(runner, assistant) == ANSWER
-        hooks = raising("on_partial_text", Boom) if fault is None else None
-        assert isinstance(attempt(runner, assistant, hooks=hooks), raises)
-        assert run(runner, assistant) == ANSWER
-        history = assistant.history.to_openai()
-        assert validate_history(history) == []
-        assert history == [user(PROMPT), said(ANSWER), user(PROMPT), user(PROMPT), said(ANSWER)]
-    finally:
-        client.close()
-        if runner.loop is not None:
-            runner.await_(async_client.close())
-        else:
-            asyncio.run(async_client.close())
+
+    assert runner.run(assistant, PROMPT) == ANSWER
+    hooks = raising("on_partial_text", Boom) if fault is None else None
+    assert isinstance(attempt(runner, assistant, hooks=hooks), raises)
+    assert runner.run(assistant, PROMPT) == ANSWER
+    history = assistant.history.to_openai()
+    assert validate_history(history) == []
+    assert history == [user(PROMPT), said(ANSWER), user(PROMPT), user(PROMPT), said(ANSWER)]
+    bot.close()  # the pool's idle connection goes with its client
     assert_nothing_left(runner, server)

@@ -51,7 +51,7 @@ from agentools.events import (
 )
 from agentools.testing import Chunking, ToolCallSpec, Turn
 
-from .support import answer, chunks_of, completion_of, done, drain, f, new_machine
+from .support import answer, broken, chunks_of, completion_of, done, drain, f, new_machine
 
 KIND_NAMES = sorted({given.kind for _, given in TRANSITIONS})
 
@@ -420,12 +420,6 @@ def test_continuing_past_max_turns_says_so() -> None:
     machine.decide("continue")
     with pytest.raises(MaxTurnsExceeded, match="continuing an answer cut by its token limit"):
         drain(machine)
-
-
-def broken() -> openai.APIConnectionError:
-    import httpx2
-
-    return openai.APIConnectionError(request=httpx2.Request("POST", "http://127.0.0.1/"))
 
 
 def test_a_broken_call_is_made_again_while_retries_last() -> None:

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx2
 import openai
 from hypothesis import event, given
 from hypothesis import strategies as st
 from openai._models import construct_type
-from openai.types.chat import ChatCompletion, ChatCompletionChunk
+from openai.types.chat import ChatCompletionChunk
 
 from agentools import (
     CancelToken,
@@ -29,9 +28,9 @@ from agentools import (
 from agentools._core import NEED_INPUT, TRANSITIONS, Decide, Machine, RunTools, State
 from agentools._core.tool_calls import Invocation
 from agentools.calls import ToolCall
-from agentools.testing import Chunking, ToolCallSpec, Turn, render_chunks, render_completion
+from agentools.testing import Chunking, ToolCallSpec, Turn
 
-from .support import done, g, new_machine
+from .support import broken, chunks_of, completion_of, done, g, new_machine
 
 DOCUMENTED = (
     MisuseError,
@@ -111,7 +110,7 @@ fitting = {
 }
 
 
-def drain(machine: Machine, pending: list[Invocation]) -> None:
+def take_steps(machine: Machine, pending: list[Invocation]) -> None:
     """Take the steps the machine has, noting the calls to run; leave decisions to the script."""
     while (step := machine.next_step()) is not NEED_INPUT:
         if isinstance(step, RunTools):
@@ -120,22 +119,17 @@ def drain(machine: Machine, pending: list[Invocation]) -> None:
             return
 
 
-def broken() -> openai.APIConnectionError:
-    return openai.APIConnectionError(request=httpx2.Request("POST", "http://127.0.0.1/"))
-
-
 def perform(machine: Machine, action: tuple[Any, ...], pending: list[Invocation]) -> None:
     kind = action[0]
     if kind == "start":
         machine.start(action[1])
     elif kind == "stream":
         _, turn, cut = action
-        chunks = render_chunks(turn, include_usage=True)
-        for chunk in chunks[:cut]:
-            machine.receive_chunk(ChatCompletionChunk.model_validate(chunk))
+        for chunk in chunks_of(turn, include_usage=True)[:cut]:
+            machine.receive_chunk(chunk)
         machine.receive_end()
     elif kind == "complete":
-        machine.receive_chunk(ChatCompletion.model_validate(render_completion(action[1])))
+        machine.receive_chunk(completion_of(action[1]))
         machine.receive_end()
     elif kind == "chunk_garbage":  # what the SDK hands over for a malformed chunk: unvalidated
         value = action[1] if isinstance(action[1], dict) else {"choices": action[1]}
@@ -163,7 +157,7 @@ def perform(machine: Machine, action: tuple[Any, ...], pending: list[Invocation]
         machine.receive_failure(broken())
     elif kind == "cancel":
         machine.cancel()
-    drain(machine, pending)
+    take_steps(machine, pending)
 
 
 KIND = {
@@ -206,7 +200,7 @@ def test_random_inputs_raise_only_documented_errors_and_keep_the_history_valid(
     machine = new_machine(cancel=CancelToken(), **settings)
     machine.start(prompt)
     pending: list[Invocation] = []
-    drain(machine, pending)
+    take_steps(machine, pending)
     for _ in range(data.draw(st.integers(0, 25), label="steps")):
         state = machine.state
         misuse = state not in fitting or data.draw(st.integers(0, 9), label="misuse?") == 0

@@ -20,28 +20,18 @@ from agentools import FunctionTool, Hooks, ToolCall, ToolRegistry, function_tool
 from agentools._core.tool_calls import Invocation, prepare
 from agentools.hooks import RecordingHooks
 from agentools.streaming import ArgumentSnapshot, ArgumentStream, ArgumentStreamClosed
-from agentools.testing import Chunking, DropAfter, FakeOpenAIServer, ToolCallSpec, Turn
+from agentools.testing import Chunking, DropAfter, FakeOpenAIServer, StallAfter, ToolCallSpec, Turn
 
-from .support import Bot, Runner
+from .support import Bot, Runner, agentools_threads
 
 CONTENT = "line one\nline two with \u00e9\nline three\n" * 4
 ARGUMENTS = {"path": "notes.txt", "content": CONTENT}
-
-
-@pytest.fixture(params=[True, False], ids=["stream", "whole"])
-def stream(request: pytest.FixtureRequest) -> bool:
-    return bool(request.param)
 
 
 @pytest.fixture(autouse=True)
 def no_throttle(monkeypatch: pytest.MonkeyPatch) -> None:
     # Hand over a snapshot whenever the consumer is ready, so tests see many of them.
     monkeypatch.setattr(ArgumentStream, "interval", 0.0)
-
-
-def agentools_threads() -> list[str]:
-    prefixes = ("agentools-tool", "agentools-preview")
-    return [t.name for t in threading.enumerate() if t.name.startswith(prefixes)]
 
 
 def write_turn(**kwargs: Any) -> Turn:
@@ -336,7 +326,10 @@ def test_a_dropped_stream_closes_streaming_tools_and_previews(
     assert runner.run(assistant, "again") == "fine"
 
 
-def test_cancelling_arun_cancels_the_streaming_tool(server: FakeOpenAIServer) -> None:
+@pytest.mark.parametrize("runner", ["async"], indirect=True)
+def test_cancelling_arun_cancels_the_streaming_tool(
+    server: FakeOpenAIServer, bot: Bot, runner: Runner
+) -> None:
     started = asyncio.Event()
     outcome: list[str] = []
 
@@ -351,13 +344,10 @@ def test_cancelling_arun_cancels_the_streaming_tool(server: FakeOpenAIServer) ->
             raise
         return "written"
 
-    from agentools import Assistant
-    from agentools.testing import StallAfter
-
     server.add(write_turn(fault=StallAfter(chunks=20, seconds=5)))
+    assistant = bot(tools=[write_file])
 
     async def main() -> None:
-        assistant = Assistant(model="m", tools=[write_file], async_client=server.async_client())
         task = asyncio.create_task(assistant.arun("write"))
         await asyncio.wait_for(started.wait(), timeout=10)
         task.cancel()
@@ -365,9 +355,8 @@ def test_cancelling_arun_cancels_the_streaming_tool(server: FakeOpenAIServer) ->
             await task
         assert [t for t in asyncio.all_tasks() if t is not asyncio.current_task()] == []
         assert assistant.history.to_openai() == [{"role": "user", "content": "write"}]
-        await assistant.async_client.close()
 
-    asyncio.run(main())
+    runner.await_(main())
     assert outcome in (["CancelledError"], ["ArgumentStreamClosed"])
 
 

@@ -12,7 +12,7 @@ from agentools import Assistant, AsyncHookError, Hooks, MisuseError, function_to
 from agentools.hooks import RecordingHooks
 from agentools.testing import FakeOpenAIServer, ToolCallSpec, Turn
 
-from .support import Bot, Runner
+from .support import Bot, Runner, agentools_threads
 
 
 class Boom(Exception):
@@ -26,14 +26,9 @@ class Exploding(Hooks):
         raise Boom
 
 
-def make(server: FakeOpenAIServer, **kwargs: Any) -> Assistant:
-    return Assistant(
-        model="m", client=server.client(), async_client=server.async_client(), **kwargs
-    )
-
-
+@pytest.mark.parametrize("runner", ["blocking"], indirect=True)
 def test_blocking_run_needs_no_event_loop(
-    server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
+    server: FakeOpenAIServer, bot: Bot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def no_loops(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("the blocking runner created an event loop")
@@ -46,14 +41,16 @@ def test_blocking_run_needs_no_event_loop(
     server.add(
         Turn(tool_calls=[ToolCallSpec(name="add", arguments={"a": 1, "b": 2})]), Turn(text="3")
     )
-    assistant = make(server, tools=[add])
+    assistant = bot(tools=[add])
     monkeypatch.setattr(asyncio, "new_event_loop", no_loops)
     monkeypatch.setattr(asyncio, "get_event_loop", no_loops)
     assert assistant.run("1+2?") == "3"
-    assistant.client.close()
 
 
-def test_blocking_run_inside_a_running_loop_like_jupyter(server: FakeOpenAIServer) -> None:
+@pytest.mark.parametrize("runner", ["blocking"], indirect=True)
+def test_blocking_run_inside_a_running_loop_like_jupyter(
+    server: FakeOpenAIServer, bot: Bot
+) -> None:
     caller: dict[str, Any] = {}
 
     @function_tool
@@ -67,7 +64,7 @@ def test_blocking_run_inside_a_running_loop_like_jupyter(server: FakeOpenAIServe
         )
 
     server.add(Turn(tool_calls=[ToolCallSpec(name="where")]), Turn(text="done"))
-    assistant = make(server, tools=[where])
+    assistant = bot(tools=[where])
     hooks = RecordingHooks()
 
     async def cell() -> str:
@@ -77,12 +74,14 @@ def test_blocking_run_inside_a_running_loop_like_jupyter(server: FakeOpenAIServe
 
     assert asyncio.run(cell()) == "done"
     assert [r.content for _, r in hooks.args_of("on_tool_result")] == ["own loop"]
-    assistant.client.close()
 
 
-def test_blocking_run_in_worker_threads_while_a_loop_runs(server: FakeOpenAIServer) -> None:
+@pytest.mark.parametrize("runner", ["blocking"], indirect=True)
+def test_blocking_run_in_worker_threads_while_a_loop_runs(
+    server: FakeOpenAIServer, bot: Bot
+) -> None:
     server.add(Turn(text="a"), Turn(text="b"))
-    first, second = make(server), make(server)
+    first, second = bot(), bot()
 
     async def main() -> list[str]:
         return list(
@@ -92,26 +91,27 @@ def test_blocking_run_in_worker_threads_while_a_loop_runs(server: FakeOpenAIServ
         )
 
     assert sorted(asyncio.run(main())) == ["a", "b"]
-    first.client.close()
-    second.client.close()
 
 
+@pytest.mark.parametrize("runner", ["blocking"], indirect=True)
 def test_blocking_runner_refuses_async_hooks_before_calling_the_model(
-    server: FakeOpenAIServer,
+    server: FakeOpenAIServer, bot: Bot
 ) -> None:
     class Notifier(Hooks):
         async def on_text(self, text: str) -> None:
             pass
 
-    assistant = make(server, hooks=Notifier())
+    assistant = bot(hooks=Notifier())
     with pytest.raises(AsyncHookError, match=r"Notifier\.on_text is async def"):
         assistant.run("hi")
     assert server.requests == []
     assert len(assistant.history) == 0
-    assistant.client.close()
 
 
-def test_async_runner_awaits_async_hooks_and_calls_sync_ones(server: FakeOpenAIServer) -> None:
+@pytest.mark.parametrize("runner", ["async"], indirect=True)
+def test_async_runner_awaits_async_hooks_and_calls_sync_ones(
+    server: FakeOpenAIServer, bot: Bot, runner: Runner
+) -> None:
     seen: list[str] = []
 
     class Mixed(Hooks):
@@ -123,18 +123,11 @@ def test_async_runner_awaits_async_hooks_and_calls_sync_ones(server: FakeOpenAIS
             seen.append(f"end:{text}")
 
     server.add(Turn(text="abcdef"))
-    assistant = make(server, hooks=Mixed())
+    assistant = bot(hooks=Mixed())
 
-    async def main() -> str:
-        try:
-            return await assistant.arun("hi")
-        finally:
-            await assistant.async_client.close()
-
-    assert asyncio.run(main()) == "abcdef"
+    assert runner.run(assistant, "hi") == "abcdef"
     assert "".join(seen[:-1]) == "abcdef"
     assert seen[-1] == "end:abcdef"
-    assistant.client.close()
 
 
 def test_hooks_must_be_hooks() -> None:
@@ -257,5 +250,5 @@ def test_stopping_a_run_cancels_running_async_tools(
     with pytest.raises(Boom):
         runner.run(assistant, "go")
     assert outcome == ["cancelled"]
-    assert [t.name for t in threading.enumerate() if t.name.startswith("agentools-tool")] == []
+    assert agentools_threads() == []
     assert assistant.history.to_openai() == [{"role": "user", "content": "go"}]

@@ -13,17 +13,12 @@ from typing import Any
 
 import pytest
 
-from agentools import Assistant, History, function_tool
+from agentools import History, function_tool
 from agentools.calls import ToolResult
 from agentools.hooks import RecordingHooks
 from agentools.testing import Chunking, FakeOpenAIServer, ToolCallSpec, Turn, Usage
 
 from .support import Bot, Runner
-
-
-@pytest.fixture(params=[True, False], ids=["stream", "whole"])
-def stream(request: pytest.FixtureRequest) -> bool:
-    return bool(request.param)
 
 
 @function_tool
@@ -283,22 +278,19 @@ def test_second_run_continues_the_history(
     assert server.requests[2].messages[:4] == assistant.history.to_openai()
 
 
-def test_blocking_and_async_share_one_history(server: FakeOpenAIServer, stream: bool) -> None:
+@pytest.mark.parametrize("runner", ["async"], indirect=True)
+def test_blocking_and_async_share_one_history(
+    server: FakeOpenAIServer, bot: Bot, runner: Runner, stream: bool
+) -> None:
     server.add(Turn(text="one"), Turn(text="two"))
-    assistant = Assistant(
-        model="m", client=server.client(), async_client=server.async_client(), stream=stream
-    )
+    assistant = bot(stream=stream)
 
     async def both() -> tuple[str, str]:
         # The blocking run from a worker thread while this thread's loop runs, then arun.
         first = await asyncio.to_thread(assistant.run, "first")
-        try:
-            return first, await assistant.arun("second")
-        finally:
-            await assistant.async_client.close()
+        return first, await assistant.arun("second")
 
-    assert asyncio.run(both()) == ("one", "two")
-    assistant.client.close()
+    assert runner.await_(both()) == ("one", "two")
     assert [m["content"] for m in server.requests[1].messages] == ["first", "one", "second"]
 
 

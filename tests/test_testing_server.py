@@ -8,7 +8,6 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx2
@@ -34,26 +33,14 @@ from agentools.testing import (
     split_at,
 )
 
+from .support import server_threads, serving
+
 MESSAGES: list[Any] = [{"role": "user", "content": "What is the weather in Paris?"}]
 TEXT = "The quick brown fox jumps over the lazy dog."
 WEATHER_TOOL = {
     "type": "function",
     "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {}}},
 }
-
-
-def _server_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith("agentools-fake-openai")]
-
-
-@pytest.fixture
-def server() -> Iterator[FakeOpenAIServer]:
-    """A started server; afterwards no connection, thread or serving error may be left."""
-    with FakeOpenAIServer() as fake:
-        yield fake
-    assert fake.open_connections == 0
-    assert _server_threads() == []
-    assert fake.errors == []
 
 
 @pytest.fixture(params=["sync", "async"])
@@ -264,11 +251,11 @@ def test_script_exhausted_is_a_loud_internal_server_error(
     assert len(server.requests) == 1
 
 
-def test_responder_answers_after_the_script(server: FakeOpenAIServer) -> None:
+def test_responder_answers_after_the_script() -> None:
     def echo(request: RecordedRequest) -> Turn:
         return Turn(text=f"echo: {request.messages[-1]['content']}")
 
-    with FakeOpenAIServer([Turn(text="scripted")], responder=echo) as fake:
+    with serving([Turn(text="scripted")], responder=echo) as fake:
         first = call(fake, "sync")
         second = call(fake, "async", stream=True)
     assert first.choices[0].message.content == "scripted"
@@ -292,7 +279,6 @@ def test_a_failing_responder_answers_500_and_is_kept() -> None:
     ("status", "error"),
     [(429, openai.RateLimitError), (500, openai.InternalServerError), (503, openai.APIStatusError)],
 )
-@pytest.mark.parametrize("stream", [True, False])
 def test_http_status_fault(
     server: FakeOpenAIServer, kind: str, status: int, error: type[Exception], stream: bool
 ) -> None:
@@ -382,7 +368,6 @@ def test_abrupt_close_skips_the_terminating_chunk(
     assert not after_done.endswith(b"0\r\n\r\n")
 
 
-@pytest.mark.parametrize("stream", [True, False])
 def test_stall_after_times_the_client_out(
     server: FakeOpenAIServer, kind: str, stream: bool
 ) -> None:
@@ -422,7 +407,6 @@ def test_endless_stops_when_the_client_closes(
     assert server.wait_idle(1.0)
 
 
-@pytest.mark.parametrize("stream", [True, False])
 def test_endless_ends_abruptly_at_its_bound(server: FakeOpenAIServer, stream: bool) -> None:
     server.add(Turn(fault=Endless(max_seconds=0.3, interval=0.001)))
 
@@ -447,7 +431,7 @@ def test_keep_alive_serves_many_requests_on_one_connection(server: FakeOpenAISer
     assert server.wait_idle(1.0)
 
 
-def test_sync_and_async_clients_are_served_concurrently(server: FakeOpenAIServer) -> None:
+def test_sync_and_async_clients_are_served_concurrently() -> None:
     def slow_echo(request: RecordedRequest) -> Turn:
         time.sleep(0.05)
         return Turn(text=request.messages[-1]["content"])
@@ -467,7 +451,7 @@ def test_sync_and_async_clients_are_served_concurrently(server: FakeOpenAIServer
 
             return list(await asyncio.gather(*(one(f"async {n}") for n in range(4))))
 
-    with FakeOpenAIServer(responder=slow_echo) as fake:
+    with serving(responder=slow_echo) as fake:
         results: dict[str, str] = {}
         threads = [
             threading.Thread(target=lambda w=f"sync {n}": results.__setitem__(w, ask("sync", w)))
@@ -484,31 +468,31 @@ def test_sync_and_async_clients_are_served_concurrently(server: FakeOpenAIServer
     assert len(fake.requests) == 8
 
 
-def test_close_cuts_a_stalled_stream_and_leaves_no_thread() -> None:
-    fake = FakeOpenAIServer([Turn(text=TEXT, fault=StallAfter(1, seconds=30))]).start()
+def test_close_cuts_a_stalled_stream_and_leaves_no_thread(server: FakeOpenAIServer) -> None:
+    server.add(Turn(text=TEXT, fault=StallAfter(1, seconds=30)))
     errors: list[BaseException] = []
 
     def consume() -> None:
         try:
-            call(fake, "sync", stream=True)
+            call(server, "sync", stream=True)
         except BaseException as error:
             errors.append(error)
 
     consumer = threading.Thread(target=consume)
     consumer.start()
     deadline = time.monotonic() + 2
-    while not fake.requests and time.monotonic() < deadline:
+    while not server.requests and time.monotonic() < deadline:
         time.sleep(0.01)
     time.sleep(0.05)
     started = time.monotonic()
-    fake.close()
-    fake.close()  # idempotent
+    server.close()
+    server.close()  # idempotent
     consumer.join(2)
 
     assert time.monotonic() - started < 1
     assert [type(error) for error in errors] == [openai.APIConnectionError]
-    assert fake.open_connections == 0
-    assert _server_threads() == []
+    assert server.open_connections == 0
+    assert server_threads() == []
 
 
 def _raw(server: FakeOpenAIServer, method: str, path: str, body: bytes = b"") -> tuple[int, Any]:

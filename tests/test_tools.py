@@ -107,11 +107,13 @@ def test_timeouts_turn_hung_tools_into_messages(
     server: FakeOpenAIServer, bot: Bot, runner: Runner
 ) -> None:
     release = threading.Event()
+    returned = threading.Event()
 
     @function_tool(timeout=0.2)
     def hangs(x: int) -> str:
         """Hangs."""
         release.wait(timeout=30)
+        returned.set()
         return "late"
 
     @function_tool(timeout=0.2)
@@ -140,7 +142,8 @@ def test_timeouts_turn_hung_tools_into_messages(
     try:
         assert runner.run(assistant, "go") == "Partly done."
     finally:
-        release.set()
+        release.set()  # the run abandoned the sync tool: let its thread end before the test does
+        assert returned.wait(timeout=5)
     assert tool_messages(server, 1) == [
         "Error: ToolTimeoutError: hangs did not finish within 0.2 s",
         "Error: ToolTimeoutError: sleeps did not finish within 0.2 s",
