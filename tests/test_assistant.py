@@ -82,6 +82,20 @@ def test_a_misspelt_parameter_is_refused_before_anything_is_sent(
 
 
 @pytest.mark.parametrize(
+    ("keyword", "meant"),
+    [("temprature", "temperature"), ("max_turn", "max_turns"), ("sytem", "system")],
+)
+def test_a_misspelt_keyword_names_the_closest_setting_or_parameter(
+    keyword: str, meant: str
+) -> None:
+    expected = f"'{keyword}' is neither a setting .*; did you mean '{meant}'\\?$"
+    with pytest.raises(UnknownSettingError, match=expected):
+        Assistant(model="m", **{keyword: 1})
+    with pytest.raises(UnknownSettingError, match=expected):
+        Assistant(model="m").configure(**{keyword: 1})
+
+
+@pytest.mark.parametrize(
     ("name", "says"),
     [
         ("messages", "agentools sends the history"),
