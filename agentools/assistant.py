@@ -74,7 +74,9 @@ class Assistant:
         self,
         *,
         model: str,
-        tools: Iterable[FunctionTool[..., Any] | Toolkit | Callable[..., Any]] = (),
+        tools: Iterable[FunctionTool[..., Any] | Toolkit | Callable[..., Any]]
+        | FunctionTool[..., Any]
+        | Toolkit = (),
         hooks: Hooks | None = None,
         history: History | Iterable[Mapping[str, Any]] | None = None,
         client: OpenAI | None = None,

@@ -22,6 +22,15 @@ def _message_list(messages: Iterable[Message]) -> list[Message]:
     return list(messages)
 
 
+def _refuse_what_is_not_a_list(messages: object) -> None:
+    if isinstance(messages, (str, bytes)):
+        raise HistoryError("expected a list of message dicts, got text: use History.from_json")
+    if isinstance(messages, Mapping):
+        raise HistoryError("expected a list of message dicts, got one: put it in a list")
+    if not isinstance(messages, Iterable):
+        raise HistoryError(f"expected a list of message dicts, got {type(messages).__name__}")
+
+
 @attrs.define(eq=True)
 class History:
     """The messages of a conversation, oldest first.
@@ -36,6 +45,7 @@ class History:
     @classmethod
     def from_openai(cls, messages: Iterable[Mapping[str, Any]]) -> History:
         """Read a list of Chat Completions message dicts; ``HistoryError`` names a bad message."""
+        _refuse_what_is_not_a_list(messages)
         return cls([message_from_openai(item, index=i) for i, item in enumerate(messages)])
 
     def to_openai(self) -> list[dict[str, Any]]:

@@ -84,7 +84,7 @@ class Settings:
     def from_options(cls, options: Mapping[str, Any]) -> Settings:
         """Settings from keywords: those named like a field set it, the others are ``params``."""
         fields, params = _split(options)
-        params = {**fields.pop("params", {}), **params}
+        params = {**_frozen(fields.pop("params", {})), **params}
         return cls(**fields, params=params)
 
     @staticmethod
@@ -96,7 +96,7 @@ class Settings:
         """A copy with ``options`` changed: fields by name; any other keyword is added to (or
         replaces one of) the ``params``; ``params=...`` replaces them all."""
         fields, params = _split(options)
-        params = {**fields.pop("params", self.params), **params}
+        params = {**_frozen(fields.pop("params", self.params)), **params}
         return attrs.evolve(self, **fields, params=params)
 
 

@@ -299,10 +299,21 @@ class ToolRegistry:
     write; the registry holds the tools of every toolkit and function you give the assistant.)"""
 
     def __init__(
-        self, tools: Iterable[FunctionTool[..., Any] | Toolkit | Callable[..., Any]] = ()
+        self,
+        tools: Iterable[FunctionTool[..., Any] | Toolkit | Callable[..., Any]]
+        | FunctionTool[..., Any]
+        | Toolkit
+        | Callable[..., Any] = (),
     ) -> None:
         self._tools: dict[str, FunctionTool[..., Any]] = {}
         self._disabled: set[str] = set()
+        if isinstance(tools, (FunctionTool, Toolkit)) or callable(tools):
+            tools = [tools]  # one tool given alone
+        elif isinstance(tools, (str, bytes, Mapping)) or not isinstance(tools, Iterable):
+            raise ToolDefinitionError(
+                f"tools must be a tool, a Toolkit, a function, or a list of them; "
+                f"not {type(tools).__name__}"
+            )
         for tool in tools:
             self.add(tool)
 
@@ -314,6 +325,10 @@ class ToolRegistry:
                 self.add(each)
             return
         if not isinstance(tool, FunctionTool):
+            if not callable(tool):
+                raise ToolDefinitionError(
+                    f"a tool is a function, a FunctionTool or a Toolkit, not {type(tool).__name__}"
+                )
             tool = FunctionTool(tool)
         if tool.is_method:
             raise ToolDefinitionError(

@@ -19,6 +19,7 @@ from agentools import (
     Hooks,
     MaxTurnsExceeded,
     SettingsError,
+    ToolDefinitionError,
     UnknownSettingError,
     function_tool,
 )
@@ -123,6 +124,14 @@ def test_tools_are_the_assistants_not_a_parameter() -> None:
     assert [tool.name for tool in assistant.tools] == ["lookup"]
 
 
+def test_one_tool_may_be_given_alone_and_anything_else_is_refused() -> None:
+    assert [tool.name for tool in Assistant(model="m", tools=lookup).tools] == ["lookup"]
+    for wrong in (5, "lookup", {"lookup": lookup}, [5]):
+        with pytest.raises(ToolDefinitionError, match=r"a tool is|tools must be") as caught:
+            Assistant(model="m", tools=wrong)  # type: ignore[arg-type]
+        assert isinstance(caught.value, ValueError)
+
+
 def test_a_client_that_takes_any_keyword_accepts_any_parameter() -> None:
     assistant = Assistant(model="m", client=AnyParameters(), top_k=5)  # type: ignore[arg-type]
     assistant.configure(temprature=0)
@@ -148,16 +157,7 @@ INVALID = [
     pytest.param({"max_turns": 2.5}, "max_turns", id="max_turns=2.5"),
     pytest.param({"max_turns": True}, "max_turns", id="max_turns=True"),
     pytest.param({"max_turns": "3"}, "max_turns", id="max_turns='3'"),
-    pytest.param(
-        {"params": [("temperature", 0)]},
-        "params",
-        id="params=a-list",
-        marks=pytest.mark.xfail(
-            raises=TypeError,
-            reason="library bug: Settings.from_options/with_options unpack params before the "
-            "converter can say 'params must be a mapping'; a bare TypeError comes out",
-        ),
-    ),
+    pytest.param({"params": [("temperature", 0)]}, "params", id="params=a-list"),
 ]
 
 
@@ -201,17 +201,11 @@ def test_hooks_must_be_hooks(server: FakeOpenAIServer, bot: Bot, runner: Runner)
         ([{"role": "nope", "content": "x"}], "message 0: unknown role 'nope'"),
         ([*EARLIER, {"role": "user"}], "message 2: user.content"),
         ([1], "message 0: expected a dict, got int"),
-        pytest.param(
-            5,
-            None,
-            marks=pytest.mark.xfail(
-                raises=TypeError,
-                reason="library bug: History.from_openai iterates a history that is not "
-                "iterable; a bare TypeError comes out, not HistoryError",
-            ),
-        ),
+        (5, "expected a list of message dicts, got int"),
+        ('[{"role": "user", "content": "hi"}]', "got text: use History.from_json"),
+        ({"role": "user", "content": "hi"}, "got one: put it in a list"),
     ],
-    ids=["unknown-role", "no-content", "not-a-dict", "not-iterable"],
+    ids=["unknown-role", "no-content", "not-a-dict", "not-iterable", "json-text", "one-message"],
 )
 def test_a_bad_history_is_refused(history: Any, says: str | None) -> None:
     with pytest.raises(HistoryError, match=says) as caught:
