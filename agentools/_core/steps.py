@@ -79,6 +79,9 @@ class Decide:
 
 @attrs.frozen(kw_only=True)
 class Finished:
+    """The run is over: ``text`` is its answer (what ``run``/``arun`` return), ``usage`` the
+    tokens of all its model calls."""
+
     text: str
     usage: TokenUsage
 
