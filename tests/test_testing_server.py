@@ -339,7 +339,10 @@ def _raw_stream(server: FakeOpenAIServer) -> bytes:
     """Everything the server sends for one streamed request, until it closes the connection."""
     port = int(server.base_url.rsplit(":", 1)[1].split("/")[0])
     body = json.dumps({"model": "m", "messages": MESSAGES, "stream": True}).encode()
-    head = f"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: {len(body)}\r\n\r\n"
+    head = (
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
     received = b""
     with socket.create_connection(("127.0.0.1", port), timeout=2) as connection:
         connection.sendall(head.encode() + body)
@@ -412,6 +415,119 @@ def test_endless_ends_abruptly_at_its_bound(server: FakeOpenAIServer, stream: bo
 
     with pytest.raises(openai.APIConnectionError):
         call(server, "sync", stream=stream)
+
+
+# -- raw wire data ----------------------------------------------------------------------------
+
+
+def raw_chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
+    """A chunk written by hand, as a test of a server's quirk would."""
+    return {
+        "id": "chatcmpl-raw",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "raw-model",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+    }
+
+
+def test_raw_chunks_are_sent_as_given(server: FakeOpenAIServer, kind: str) -> None:
+    sent = [raw_chunk({"role": "assistant", "content": "Hé"}), raw_chunk({}, "stop")]
+    sent[0]["x_vendor"] = {"seed": 7}  # a field OpenAI never sends goes out too
+    server.add(Turn(raw=sent))
+
+    chunks = call(server, kind, stream=True, stream_options={"include_usage": True})
+
+    assert [chunk.model_dump(exclude_unset=True) for chunk in chunks] == sent
+    assert content_of(chunks) == "Hé"
+
+
+def test_raw_chunks_can_split_a_surrogate_pair_in_escapes(
+    server: FakeOpenAIServer, kind: str
+) -> None:
+    halves = [raw_chunk({"content": "\ud83d"}), raw_chunk({"content": "\ude00"}, "stop")]
+    server.add(Turn(raw=halves, ensure_ascii=True), Turn(raw=halves, ensure_ascii=True))
+
+    chunks = call(server, kind, stream=True)
+    wire = _raw_stream(server)
+
+    # Each chunk decodes to a lone surrogate: joining them is the client's job.
+    assert [chunk.choices[0].delta.content for chunk in chunks] == ["\ud83d", "\ude00"]
+    assert b'"content": "\\ud83d"}' in wire
+    assert b'"content": "\\ude00"}' in wire
+
+
+def test_raw_bytes_are_written_verbatim(server: FakeOpenAIServer, kind: str) -> None:
+    whole = json.dumps(raw_chunk({"content": "split event"}, "stop")).encode()
+    server.add(Turn(raw=[b": a comment line\n\n", b"data: " + whole[:20], whole[20:] + b"\n\n"]))
+
+    chunks = call(server, kind, stream=True)
+
+    assert content_of(chunks) == "split event"
+    assert len(chunks) == 1
+
+
+def test_raw_stream_ends_with_done_unless_a_fault_cuts_it(server: FakeOpenAIServer) -> None:
+    chunks = [raw_chunk({"content": "a"}), raw_chunk({"content": "b"}, "stop")]
+    server.add(Turn(raw=chunks), Turn(raw=chunks, fault=DropAfter(1)))
+
+    whole = _raw_stream(server)
+    cut = _raw_stream(server)
+
+    assert whole.count(b"data: ") == 3
+    assert whole.endswith(b"data: [DONE]\n\n\r\n0\r\n\r\n")
+    assert cut.count(b"data: ") == 1
+    assert b"[DONE]" not in cut
+
+
+def test_a_fault_applies_to_raw_chunks(server: FakeOpenAIServer, kind: str) -> None:
+    chunks = [raw_chunk({"content": "a"}), raw_chunk({"content": "b"}, "stop")]
+    server.add(Turn(raw=chunks, fault=DropAfter(1)))
+    received: list[ChatCompletionChunk] = []
+
+    with pytest.raises(openai.APIConnectionError):
+        call(server, kind, stream=True, received=received)
+
+    assert content_of(received) == "a"
+
+
+def test_raw_completion_is_the_whole_body(server: FakeOpenAIServer, kind: str) -> None:
+    body = render_completion(Turn(text="from a raw turn"), model="raw-model", created=1)
+    body["system_fingerprint"] = None
+    server.add(Turn(raw=[body]), Turn(raw=[b"{not json"]))
+
+    completion = call(server, kind)
+    with pytest.raises(json.JSONDecodeError):
+        call(server, kind)
+
+    assert completion.model_dump(exclude_unset=True) == body
+
+
+def test_a_raw_completion_of_several_items_is_a_loud_error(kind: str) -> None:
+    with FakeOpenAIServer([Turn(raw=[{}, {}])]) as fake:
+        with pytest.raises(openai.InternalServerError, match="exactly one item"):
+            call(fake, kind)
+        assert [type(error) for error in fake.errors] == [ValueError]
+
+
+def test_a_raw_turn_says_nothing_else() -> None:
+    with pytest.raises(ValueError, match="text"):
+        Turn(raw=[{}], text="hello")
+    with pytest.raises(ValueError, match="tool_calls"):
+        Turn(raw=[{}], tool_calls=[ToolCallSpec("f")])
+    with pytest.raises(TypeError, match="mapping or bytes"):
+        Turn(raw=["data: x"])  # type: ignore[list-item]
+
+
+def test_ensure_ascii_applies_to_rendered_turns(server: FakeOpenAIServer) -> None:
+    server.add(Turn(text="😀"), Turn(text="😀", ensure_ascii=True))
+
+    utf8 = _raw_stream(server)
+    escaped = _raw_stream(server)
+
+    assert "😀".encode() in utf8
+    assert b"\\ud83d\\ude00" in escaped
+    assert "😀".encode() not in escaped
 
 
 # -- HTTP behaviour ---------------------------------------------------------------------------

@@ -2,16 +2,17 @@
 
 ``FakeOpenAIServer`` speaks real HTTP on 127.0.0.1 to the real ``openai`` client, streaming (SSE)
 or not, records what it received and can inject faults (``HTTPStatus``, ``DropAfter``,
-``GarbageAfter``, ``StallAfter``, ``Endless``). ``render_chunks`` and ``render_completion`` give
-the same wire objects without HTTP, for unit tests and benchmarks. ``offline_model`` is a
-rule-based responder that makes the server behave like a tool-using model, for examples that must
-run with no network. Standard library only.
+``GarbageAfter``, ``StallAfter``, ``Endless``). ``Turn(raw=[...])`` sends exactly the chunk
+objects (or bytes) a test gives instead, to reproduce a real server's quirks (see ``Turn``).
+``render_chunks`` and ``render_completion`` give the same wire objects without HTTP, for unit
+tests and benchmarks. ``offline_model`` is a rule-based responder that makes the server behave
+like a tool-using model, for examples that must run with no network. Standard library only.
 """
 
 from ._faults import DropAfter, Endless, Fault, GarbageAfter, HTTPStatus, StallAfter
 from ._recording import RecordedRequest
 from ._render import count_tokens, render_chunks, render_completion
-from ._script import Chunking, ChunkSize, ToolCallSpec, Turn, Usage, split, split_at
+from ._script import Chunking, ChunkSize, RawItem, ToolCallSpec, Turn, Usage, split, split_at
 from ._server import FakeOpenAIServer, Responder
 from .offline import offline_model
 
@@ -24,6 +25,7 @@ __all__ = [
     "Fault",
     "GarbageAfter",
     "HTTPStatus",
+    "RawItem",
     "RecordedRequest",
     "Responder",
     "StallAfter",

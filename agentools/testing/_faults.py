@@ -1,9 +1,10 @@
 """Faults a scripted turn can inject, so clients can be tested against a misbehaving server.
 
 Each fault replaces or interrupts the normal response of the one request that draws its turn.
-``chunks`` counts SSE data events of the stream as rendered by ``render_chunks`` followed by the
-``[DONE]`` event; a count past the end applies the fault after ``[DONE]`` but before the chunked
-encoding's terminating chunk, so the response is still incomplete at the HTTP level.
+``chunks`` counts SSE data events of the stream as rendered by ``render_chunks`` (or a raw turn's
+items) followed by the ``[DONE]`` event; a count past the end applies the fault after ``[DONE]``
+but before the chunked encoding's terminating chunk, so the response is still incomplete at the
+HTTP level.
 
 "Abruptly closed" always means: the socket is closed without the terminating zero-length chunk
 of the chunked encoding (or before ``Content-Length`` bytes were sent), so the client sees a

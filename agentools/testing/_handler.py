@@ -7,7 +7,7 @@ import logging
 import socket
 import struct
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import suppress
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Protocol, cast
@@ -65,8 +65,18 @@ def error_body(status: int, message: str) -> dict[str, Any]:
     return {"error": {"message": message, "type": kind, "param": None, "code": code}}
 
 
-def _dumps(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False).encode()
+def _dumps(value: Any, *, ensure_ascii: bool = False) -> bytes:
+    # surrogatepass: a lone surrogate a test put in a raw item goes out as it is, not as a crash.
+    return json.dumps(value, ensure_ascii=ensure_ascii).encode("utf-8", "surrogatepass")
+
+
+def _raw_item(item: Mapping[str, Any] | bytes, *, ensure_ascii: bool) -> bytes:
+    return item if isinstance(item, bytes) else _dumps(item, ensure_ascii=ensure_ascii)
+
+
+def _frame(payload: bytes) -> bytes:
+    """One SSE event carrying ``payload``."""
+    return b"data: " + payload + b"\n\n"
 
 
 def _prompt_tokens(request: RecordedRequest) -> int:
@@ -211,15 +221,25 @@ class Handler(BaseHTTPRequestHandler):
         if isinstance(fault, Endless):
             _Stream(self, turn, request, serial).send_endless_completion(fault)
             return
-        body = _dumps(
-            render_completion(
+        if turn.raw is None:
+            completion = render_completion(
                 turn,
                 model=self.backend.model,
                 completion_id=f"chatcmpl-fake-{serial}",
                 prompt_tokens=_prompt_tokens(request),
                 call_ids=self.backend.call_ids,
             )
-        )
+            body = _dumps(completion, ensure_ascii=turn.ensure_ascii)
+        elif len(turn.raw) == 1:
+            body = _raw_item(turn.raw[0], ensure_ascii=turn.ensure_ascii)
+        else:
+            error = ValueError(
+                f"a raw turn answering a non-stream request holds exactly one item, "
+                f"not {len(turn.raw)}"
+            )
+            self.backend.report(error)
+            self._send_error(500, str(error), serial)
+            return
         if isinstance(fault, GarbageAfter):
             self._send_json(200, fault.data.encode(), serial)
         elif isinstance(fault, DropAfter) and fault.chunks == 0:
@@ -296,27 +316,37 @@ class _Stream:
         if isinstance(fault, Endless):
             self._send_endless_stream(fault)
             return
-        chunks = render_chunks(
-            self._turn,
-            model=self._handler.backend.model,
-            include_usage=self._request.include_usage,
-            completion_id=self._completion_id,
-            prompt_tokens=_prompt_tokens(self._request),
-            call_ids=self._handler.backend.call_ids,
-        )
-        events = [_dumps(chunk) for chunk in chunks] + [b"[DONE]"]
+        ensure_ascii = self._turn.ensure_ascii
+        if self._turn.raw is None:
+            chunks = render_chunks(
+                self._turn,
+                model=self._handler.backend.model,
+                include_usage=self._request.include_usage,
+                completion_id=self._completion_id,
+                prompt_tokens=_prompt_tokens(self._request),
+                call_ids=self._handler.backend.call_ids,
+            )
+            events = [_frame(_dumps(chunk, ensure_ascii=ensure_ascii)) for chunk in chunks]
+        else:
+            events = [
+                item
+                if isinstance(item, bytes)
+                else _frame(_raw_item(item, ensure_ascii=ensure_ascii))
+                for item in self._turn.raw
+            ]
+        events.append(_frame(b"[DONE]"))
         interruption = fault if isinstance(fault, (DropAfter, GarbageAfter, StallAfter)) else None
         fault_at = None if interruption is None else min(interruption.chunks, len(events))
         self._handler.send_head(200, "text/event-stream; charset=utf-8", self._serial)
         for index in range(len(events) + 1):
             if index == fault_at and interruption is not None and not self._interrupt(interruption):
                 return
-            if index < len(events):
-                self._event(events[index])
+            if index < len(events) and events[index]:  # b"" would be the terminating chunk
+                self._handler.write_chunk(events[index])
         self._handler.write_chunk(b"")
 
     def _event(self, payload: bytes) -> None:
-        self._handler.write_chunk(b"data: " + payload + b"\n\n")
+        self._handler.write_chunk(_frame(payload))
 
     def _interrupt(self, fault: DropAfter | GarbageAfter | StallAfter) -> bool:
         """Apply ``fault`` mid-stream; whether the stream goes on afterwards."""

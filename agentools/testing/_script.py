@@ -11,7 +11,16 @@ import attrs
 
 from ._faults import Fault
 
-__all__ = ["ChunkSize", "Chunking", "ToolCallSpec", "Turn", "Usage", "split", "split_at"]
+__all__ = [
+    "ChunkSize",
+    "Chunking",
+    "RawItem",
+    "ToolCallSpec",
+    "Turn",
+    "Usage",
+    "split",
+    "split_at",
+]
 
 ChunkSize = int | None | Sequence[int]
 """Characters per piece (0 or None: one piece), or explicit cut offsets for ``split_at``."""
@@ -123,9 +132,23 @@ def _turns(value: Iterable[Turn]) -> tuple[Turn, ...]:
     return tuple(value)
 
 
+RawItem = Mapping[str, Any] | bytes
+"""One item of a raw turn: a wire object sent as JSON, or bytes written verbatim."""
+
+
+def _raw(value: Iterable[RawItem] | None) -> tuple[RawItem, ...] | None:
+    if value is None:
+        return None
+    items = tuple(value)
+    for item in items:
+        if not isinstance(item, (Mapping, bytes)):
+            raise TypeError(f"a raw item is a mapping or bytes, not {type(item).__name__}")
+    return items
+
+
 @attrs.frozen
 class Turn:
-    """One scripted assistant response: what the model says, how it is chunked, what goes wrong.
+    r"""One scripted assistant response: what the model says, how it is chunked, what goes wrong.
 
     Any of ``text``, ``refusal`` and ``tool_calls`` may be combined; a turn with none of them is an
     empty answer (content ``""``). ``finish_reason`` None means ``"tool_calls"`` when there are
@@ -139,6 +162,21 @@ class Turn:
     ``extra_choices`` become choices 1, 2... (their deltas interleaved with choice 0's in the
     stream), for clients that must follow choice 0 when ``n > 1``; their own ``usage``, ``fault``
     and ``extra_choices`` are ignored. ``fault`` applies to the whole response (see ``_faults``).
+
+    ``raw`` sends exactly the wire objects a test gives, to reproduce a real server's quirks; the
+    turn then says nothing else (``text``, ``refusal``, ``tool_calls``, ``finish_reason``,
+    ``usage`` and ``extra_choices`` must be left out). In a stream each mapping is one SSE event
+    ``data: <json>``, as it is (no id, model or usage is added), and bytes are written verbatim as
+    the next piece of the body, for malformed SSE (``b"data: {\"a\": \n\n"``, a comment line,
+    an event split in two); ``data: [DONE]`` follows. A non-stream request takes exactly one
+    item: a mapping is the whole completion body, bytes the body verbatim. Each item counts as one
+    event for the faults' ``chunks``.
+
+    ``ensure_ascii`` is how the server writes its JSON, this turn's chunks or completion as well
+    as its raw mappings: False (the default) sends non-ASCII characters as UTF-8, as OpenAI does;
+    True sends them as ``\uXXXX`` escapes, so ``raw=[{... "content": "\ud83d"}, {...
+    "content": "\ude00"}]`` sends an emoji's surrogate pair split across two chunks, as some
+    servers do. A lone surrogate written without escapes goes out as its (invalid) UTF-8 bytes.
     """
 
     text: str | None = None
@@ -149,6 +187,24 @@ class Turn:
     chunking: Chunking = Chunking()
     extra_choices: tuple[Turn, ...] = attrs.field(default=(), converter=_turns)
     fault: Fault | None = None
+    raw: tuple[RawItem, ...] | None = attrs.field(default=None, converter=_raw)
+    ensure_ascii: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        if self.raw is None:
+            return
+        said = [
+            name
+            for name, value in [
+                ("text", self.text),
+                ("refusal", self.refusal),
+                ("finish_reason", self.finish_reason),
+                ("usage", self.usage),
+            ]
+            if value is not None
+        ] + [name for name in ("tool_calls", "extra_choices") if getattr(self, name)]
+        if said:
+            raise ValueError(f"a raw turn sends only its raw items; it cannot have {said}")
 
     @property
     def resolved_finish_reason(self) -> str:
