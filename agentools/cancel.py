@@ -13,8 +13,9 @@ A token may be shared by several runs (cancelling it stops them all) and cannot 
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from ._errors import RunCancelled
 
@@ -26,6 +27,7 @@ class CancelToken:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._event = threading.Event()
         self._cancelled = False
         self._callbacks: dict[int, Callable[[], object]] = {}
         self._next = 0
@@ -41,8 +43,13 @@ class CancelToken:
                 return
             self._cancelled = True
             callbacks, self._callbacks = list(self._callbacks.values()), {}
+        self._event.set()
         for callback in callbacks:
             callback()
+
+    def wait(self, timeout: float) -> bool:
+        """Block up to ``timeout`` seconds, or until cancelled; returns whether it is."""
+        return self._event.wait(timeout)
 
     def raise_if_cancelled(self) -> None:
         if self._cancelled:
@@ -59,6 +66,18 @@ class CancelToken:
                 return lambda: self._forget(key)
         callback()
         return lambda: None
+
+    @contextlib.contextmanager
+    def watching(self, callback: Callable[[], object]) -> Iterator[None]:
+        """``on_cancel(callback)`` for the length of a ``with`` block."""
+        forget = self.on_cancel(callback)
+        try:
+            yield
+        finally:
+            forget()
+
+    def __repr__(self) -> str:
+        return f"<CancelToken {'cancelled' if self._cancelled else 'not cancelled'}>"
 
     def _forget(self, key: int) -> None:
         with self._lock:

@@ -74,6 +74,11 @@ class Settings:
     """Cap on one answer's text or refusal (``ResponseTooLarge``)."""
     max_argument_chars: int = attrs.field(default=1_000_000, validator=_at_least(1))
     """Cap on one tool call's arguments (``ResponseTooLarge``)."""
+    max_tool_calls: int = attrs.field(default=128, validator=_at_least(1))
+    """Cap on the tool calls in one answer (``ResponseTooLarge``)."""
+    max_concurrent_tools: int = attrs.field(default=16, validator=_at_least(1))
+    """How many tool calls of one answer run at once (threads or tasks); the others wait for a
+    free place, in call order. Each call's ``timeout`` counts from its own start."""
     params: Mapping[str, Any] = attrs.field(
         factory=dict, converter=_frozen, repr=lambda params: repr(dict(params))
     )

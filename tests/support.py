@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections.abc import Coroutine, Iterable, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
@@ -178,15 +178,21 @@ def raising() -> str:
 
 
 def new_machine(
-    *, stream: bool = True, cancel: CancelToken | None = None, **settings: Any
+    *,
+    stream: bool = True,
+    cancel: CancelToken | None = None,
+    random: Callable[[], float] = lambda: 0.5,
+    **settings: Any,
 ) -> Machine:
-    """A machine with tools ``f``, ``g`` and ``raising``, on the Chat Completions adapter."""
+    """A machine with tools ``f``, ``g`` and ``raising``, on the Chat Completions adapter (and a
+    jitter that is always the middle of its range)."""
     return Machine(
         Settings(model="m", stream=stream, **settings),
         History(),
         api=ChatCompletions(),
         tools=ToolRegistry([f, g, raising]),
         cancel=cancel,
+        random=random,
     )
 
 

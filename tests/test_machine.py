@@ -423,19 +423,34 @@ def test_continuing_past_max_turns_says_so() -> None:
 
 
 def test_a_broken_call_is_made_again_while_retries_last() -> None:
-    machine = started(stream_retries=1)
+    machine = started(stream_retries=2)
     first = machine._call
+    assert first.delay == 0
     machine.receive_chunk(chunks_of(Turn(text="half"))[0])
     drain(machine)
-    machine.receive_failure(broken())
-    retry, call = drain(machine)
-    assert isinstance(retry, Retry)
-    assert retry.attempt == 1
-    assert call is first
+    for attempt, delay in [(1, 0.5 * 0.875), (2, 1.0 * 0.875)]:
+        machine.receive_failure(broken())
+        retry, call = drain(machine)
+        assert isinstance(retry, Retry)
+        assert retry.attempt == attempt
+        # The same request, after the SDK's backoff: 0.5 s doubling, less a jitter (here 12.5%).
+        assert (call.request, call.turn) == (first.request, first.turn)
+        assert call.delay == pytest.approx(delay)
     machine.receive_failure(broken())
     with pytest.raises(openai.APIConnectionError):
         drain(machine)
     assert machine.state is State.ERROR
+
+
+@pytest.mark.parametrize(("attempts", "jitter", "longest"), [(20, 0.0, 8.0), (20, 1.0, 6.0)])
+def test_the_backoff_is_capped(attempts: int, jitter: float, longest: float) -> None:
+    machine = started(stream_retries=attempts, random=lambda: jitter)
+    delays = []
+    for _ in range(attempts):
+        machine.receive_failure(broken())
+        delays.append(drain(machine)[-1].delay)
+    assert delays == sorted(delays)
+    assert delays[-1] == pytest.approx(longest)
 
 
 def test_what_cannot_be_read_is_the_models_fault() -> None:

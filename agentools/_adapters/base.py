@@ -51,10 +51,12 @@ class ModelRequest:
 
 @attrs.frozen(kw_only=True)
 class Limits:
-    """Caps on one answer: its text (or refusal) and each tool call's arguments, in characters."""
+    """Caps on one answer: its text (or refusal) and each tool call's arguments, in characters,
+    and its number of tool calls."""
 
     text: int
     arguments: int
+    calls: int
 
 
 @attrs.frozen(kw_only=True)

@@ -22,7 +22,10 @@ from ..messages import AssistantMessage, TokenUsage, ToolCallRecord
 from ..partial_json import MISSING, PartialJSONError, PartialJSONParser, parse_partial
 from .base import Limits, ModelAnswer
 
-__all__ = ["ChunkAccumulator", "CompletionReader"]
+__all__ = ["MAX_NAME", "ChunkAccumulator", "CompletionReader"]
+
+MAX_NAME = 64
+"""The longest function name the API takes: a longer one can never be right."""
 
 
 class _CallBuffer:
@@ -70,6 +73,8 @@ class _CallBuffer:
 def _call(
     index: int, call_id: str | None, name: str, arguments: str, parsed: Any, error: str | None
 ) -> ToolCall:
+    if not name:
+        raise ModelProtocolError(f"tool call {index} has no name")
     if error is None and not isinstance(parsed, dict):
         error = f"the arguments must be a JSON object, not {type(parsed).__name__}"
     return ToolCall(
@@ -86,10 +91,11 @@ def _call(
 def _usage(usage: CompletionUsage | None) -> TokenUsage | None:
     if usage is None:
         return None
+    # Some servers send null (or leave out) the counts they do not know.
     return TokenUsage(
-        prompt_tokens=usage.prompt_tokens,
-        completion_tokens=usage.completion_tokens,
-        total_tokens=usage.total_tokens,
+        prompt_tokens=usage.prompt_tokens or 0,
+        completion_tokens=usage.completion_tokens or 0,
+        total_tokens=usage.total_tokens or 0,
     )
 
 
@@ -125,6 +131,7 @@ class ChunkAccumulator:
         "_calls",
         "_emit",
         "_max_arguments",
+        "_max_calls",
         "_max_text",
         "_on_arguments",
         "chunks",
@@ -142,6 +149,7 @@ class ChunkAccumulator:
     ) -> None:
         self._max_text = limits.text
         self._max_arguments = limits.arguments
+        self._max_calls = limits.calls
         self._emit = emit
         self._on_arguments = on_arguments
         self.content = ""
@@ -185,17 +193,26 @@ class ChunkAccumulator:
             # reaches us as missing or mistyped fields.
             raise ModelProtocolError(f"malformed chunk: {error!r}") from error
 
-    def _add_call_delta(self, index: int, call_delta: Any) -> None:
+    def _add_call_delta(self, index: int | None, call_delta: Any) -> None:
+        if index is None:
+            index = self._index_of(call_delta.id)
         buffer = self._calls.get(index)
         if buffer is None:
+            if len(self._calls) >= self._max_calls:
+                raise ResponseTooLarge("number of tool calls", self._max_calls)
             buffer = self._calls[index] = _CallBuffer(index)
         if call_delta.id:
             buffer.id = call_delta.id
         function = call_delta.function
         if function is None:
             return
-        if function.name:
-            buffer.name += function.name
+        name = function.name
+        # A name once the arguments have started is the name again (some servers repeat it in
+        # every delta), not more of it.
+        if name and not buffer.arguments:
+            buffer.name += name
+            if len(buffer.name) > MAX_NAME:
+                raise ResponseTooLarge(f"name of tool call {index}", MAX_NAME)
         piece = function.arguments
         if piece:
             arguments = buffer.arguments
@@ -210,6 +227,16 @@ class ChunkAccumulator:
             self._emit(ToolCallDelta(call=partial))
             if piece:
                 self._on_arguments(partial)
+
+    def _index_of(self, call_id: str | None) -> int:
+        """The index of a delta that has none (some servers leave it out): its call's, known by
+        its id, or else the last call's; a new id is a new call."""
+        for index, buffer in self._calls.items():
+            if call_id and buffer.id == call_id:
+                return index
+        if call_id or not self._calls:
+            return max(self._calls, default=-1) + 1
+        return max(self._calls)
 
     def finish(self) -> ModelAnswer:
         """The finished answer; ``ModelProtocolError`` if the stream could not have been whole."""
@@ -248,8 +275,12 @@ def _read(completion: ChatCompletion, limits: Limits) -> ModelAnswer:
         raise ModelProtocolError("the completion has no choice 0")
     message = choice.message
     for what, text in (("text", message.content), ("refusal", message.refusal)):
+        if text is not None and not isinstance(text, str):
+            raise ModelProtocolError(f"the completion's {what} is not a string: {text!r:.80}")
         if text is not None and len(text) > limits.text:
             raise ResponseTooLarge(what, limits.text)
+    if len(message.tool_calls or ()) > limits.calls:
+        raise ResponseTooLarge("number of tool calls", limits.calls)
     calls = []
     for index, call in enumerate(message.tool_calls or ()):
         function = getattr(call, "function", None)
@@ -257,6 +288,8 @@ def _read(completion: ChatCompletion, limits: Limits) -> ModelAnswer:
             raise ModelProtocolError(f"tool call {index} is not a function call: {call.type!r}")
         if len(function.arguments) > limits.arguments:
             raise ResponseTooLarge(f"arguments of tool call {index}", limits.arguments)
+        if len(function.name or "") > MAX_NAME:
+            raise ResponseTooLarge(f"name of tool call {index}", MAX_NAME)
         parsed: Any = {}
         error = None
         if function.arguments.strip():

@@ -28,6 +28,7 @@ an input that does not fit the state raises ``MisuseError`` at once.
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections import deque
 from collections.abc import Callable
@@ -38,6 +39,7 @@ import attrs
 from .._adapters.base import Accumulator, Failure, Limits, ModelAnswer, ModelAPI, ModelRequest
 from .._errors import (
     ContentFilterError,
+    HookError,
     MaxTokensExceeded,
     MaxTurnsExceeded,
     MisuseError,
@@ -76,7 +78,7 @@ from . import table
 from .feeds import ArgumentFeeds
 from .steps import NEED_INPUT, Action, CallModel, Decide, Finished, RunTools, StartConsumers, Step
 from .table import KINDS, TRANSITIONS, Input, State
-from .tool_calls import Invocation, prepare, raised, returned, timed_out
+from .tool_calls import Carried, Invocation, distinct_ids, prepare, raised, returned, timed_out
 
 __all__ = ["CONTINUE_PROMPT", "CUT_CALL_MESSAGE", "Machine"]
 
@@ -115,7 +117,8 @@ class Machine:
     ``settings`` is read again for every model call (a callable giving the current ones, or
     fixed ``Settings``), ``api`` is the model API's adapter, ``tools`` the tools the model may
     call, ``tool_context`` builds the value of a tool's context parameter, and ``cancel`` is
-    looked at before every step.
+    looked at before every step. ``clock`` (the previews' throttle) and ``random`` (the jitter of
+    the delay before a retry) are there for tests.
     """
 
     def __init__(
@@ -128,8 +131,10 @@ class Machine:
         tool_context: Callable[[ToolCall], Any] | None = None,
         cancel: CancelToken | None = None,
         clock: Callable[[], float] = time.monotonic,
+        random: Callable[[], float] = random.random,
     ) -> None:
         self._settings = settings if callable(settings) else (lambda: settings)
+        self._random = random
         self.history = history
         self.api = api
         self._tools = ToolRegistry() if tools is None else tools
@@ -141,9 +146,9 @@ class Machine:
         self._actions: deque[Action | _Raise] = deque()
         self._uncommitted: list[Message] = []
         self._feeds = ArgumentFeeds(self._tools.get, clock=clock)
-        self._accumulator: Accumulator | None = None
-        self._call: CallModel | None = None
-        self._limits = Limits(text=1, arguments=1)
+        self._call = CallModel(request={}, stream=True, turn=0)
+        """The last model call (made again by a retry); none yet."""
+        self._limits = Limits(text=1, arguments=1, calls=1)
         self._turn = 0
         self._retries = 0
         self._answer: ModelAnswer | None = None
@@ -155,6 +160,7 @@ class Machine:
         self._raised: BaseException | None = None
         self._ended = False
         """The run's last action (``Finished``, or its error) has been taken."""
+        self._accumulator = self._listen()
 
     # -- what next ---------------------------------------------------------------------------
 
@@ -208,7 +214,7 @@ class Machine:
         if table.CHUNK not in self._next:
             self._refuse("chunk")
         try:
-            self._accumulator.add(chunk)  # type: ignore[union-attr]
+            self._accumulator.add(chunk)
         except ModelProtocolError as error:
             self._fault(table.CHUNK_REFUSED, error)
             return
@@ -225,7 +231,7 @@ class Machine:
             self._fault(table.END_EMPTY, error)
             return
         try:
-            answer = self._accumulator.finish()  # type: ignore[union-attr]
+            answer = self._accumulator.finish()
         except ModelProtocolError as error:
             self._fault(table.END_REFUSED, error)
             return
@@ -254,7 +260,8 @@ class Machine:
         call = self._waiting(invocation)
         try:
             value = outcome.result()
-        except (Exception, asyncio.CancelledError) as error:
+        except (Exception, asyncio.CancelledError) as caught:
+            error = caught.error if isinstance(caught, Carried) else caught
             if invocation.tool.raise_errors:
                 self._end(table.TOOL_RAISED, error)
                 return
@@ -336,6 +343,10 @@ class Machine:
         if the run was cancelled meanwhile."""
         if error is self._raised:
             return error
+        if isinstance(error, StopIteration):  # it could not leave the runner's generator
+            stopped = HookError(f"a hook raised StopIteration ({error!r}), which cannot end a run")
+            stopped.__cause__ = error
+            error = stopped
         token = self._token
         if token is not None and token.cancelled and self._cancellable:
             error = self._cancel(error)
@@ -428,23 +439,27 @@ class Machine:
             stream=settings.stream,
             params=settings.params,
         )
-        self._limits = Limits(text=settings.max_text_chars, arguments=settings.max_argument_chars)
+        self._limits = Limits(
+            text=settings.max_text_chars,
+            arguments=settings.max_argument_chars,
+            calls=settings.max_tool_calls,
+        )
         self._call = CallModel(
             request=self.api.request(request), stream=settings.stream, turn=self._turn
         )
         self._listen()
         self._actions.append(self._call)
 
-    def _listen(self) -> None:
+    def _listen(self) -> Accumulator:
         """A new answer is coming: a new accumulator, and its calls are new."""
-        assert self._call is not None  # set before any model call
+        self._feeds.start_message()
         self._accumulator = self.api.accumulator(
             stream=self._call.stream,
             limits=self._limits,
             emit=self._events.append,
             on_arguments=self._arguments_grew,
         )
-        self._feeds.start_message()
+        return self._accumulator
 
     def _retry(self, error: Exception) -> None:
         self._retries += 1
@@ -452,7 +467,9 @@ class Machine:
         self._events.append(Retry(attempt=self._retries, error=error))
         self._feeds.close_message("cancelled", ": the model call is retried")
         self._listen()
-        self._actions.append(self._call)  # type: ignore[arg-type]
+        # The SDK's own rule for its retries: 0.5 s doubling to 8 s at most, less up to 25%.
+        delay = min(0.5 * 2 ** (self._retries - 1), 8.0) * (1 - 0.25 * self._random())
+        self._actions.append(attrs.evolve(self._call, delay=delay))
 
     def _arguments_grew(self, call: PartialToolCall) -> None:
         started = self._feeds.arguments_grew(call)
@@ -461,6 +478,14 @@ class Machine:
 
     def _answered(self, answer: ModelAnswer) -> None:
         """A whole answer arrived: announce it, then run its tools, decide, or finish."""
+        calls = distinct_ids(answer.calls)
+        if calls is not answer.calls:
+            records = tuple(
+                attrs.evolve(record, id=call.id)
+                for record, call in zip(answer.message.tool_calls, calls, strict=True)
+            )
+            message = attrs.evolve(answer.message, tool_calls=records)
+            answer = attrs.evolve(answer, message=message, calls=calls)
         message = answer.message
         if answer.usage is not None:
             self._usage += answer.usage
@@ -510,7 +535,8 @@ class Machine:
             self._actions.append(StartConsumers(consumers=tuple(starting)))
         # Previews have the final arguments now; the tools run once they have shown them.
         previews = tuple(consumer for consumer in feeds.of_message() if not consumer.is_tool)
-        self._actions.append(RunTools(invocations=tuple(invocations), after=previews))
+        limit = self._settings().max_concurrent_tools
+        self._actions.append(RunTools(invocations=tuple(invocations), after=previews, limit=limit))
 
     def _waiting(self, invocation: Invocation) -> ToolCall:
         call = invocation.call

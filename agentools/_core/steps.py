@@ -47,11 +47,13 @@ NEED_INPUT = NeedInput.NEED_INPUT
 
 @attrs.frozen(kw_only=True)
 class CallModel:
-    """Call the model with ``request`` (the client call's keyword arguments)."""
+    """Call the model with ``request`` (the client call's keyword arguments), after waiting
+    ``delay`` seconds (a call made again after it broke)."""
 
     request: Mapping[str, Any]
     stream: bool
     turn: int
+    delay: float = 0.0
 
 
 @attrs.frozen(kw_only=True)
@@ -64,10 +66,11 @@ class StartConsumers:
 @attrs.frozen(kw_only=True)
 class RunTools:
     """Once the consumers in ``after`` (the previews of these calls) are done, run
-    ``invocations``."""
+    ``invocations``, no more than ``limit`` at a time (``batch.ToolBatch`` keeps the books)."""
 
     invocations: tuple[Invocation, ...]
     after: tuple[Consumer, ...] = ()
+    limit: int = 16
 
 
 @attrs.frozen(kw_only=True)

@@ -26,7 +26,16 @@ if TYPE_CHECKING:
     from ..tools import FunctionTool, ToolRegistry
     from .feeds import Consumer
 
-__all__ = ["Invocation", "describe_error", "prepare", "raised", "returned", "timed_out"]
+__all__ = [
+    "Carried",
+    "Invocation",
+    "describe_error",
+    "distinct_ids",
+    "prepare",
+    "raised",
+    "returned",
+    "timed_out",
+]
 
 
 @attrs.frozen(eq=False)
@@ -59,6 +68,26 @@ class Invocation:
         return self.tool.function(*self.args, **self.kwargs)
 
 
+def distinct_ids(calls: tuple[ToolCall, ...]) -> tuple[ToolCall, ...]:
+    """``calls`` with no two ids alike: a repeated id (some servers reuse them, and a missing one
+    became ``call_<index>``) gets ``_2``, ``_3``, ... in call order, never an id another call has.
+    Each tool message must answer one call: the history could not say which was which."""
+    taken = {call.id for call in calls}
+    if len(taken) == len(calls):
+        return calls
+    seen: set[str] = set()
+    suffix: dict[str, int] = {}
+    distinct = []
+    for call in calls:
+        new_id = call.id
+        while new_id in seen or (new_id != call.id and new_id in taken):
+            suffix[call.id] = suffix.get(call.id, 1) + 1
+            new_id = f"{call.id}_{suffix[call.id]}"
+        seen.add(new_id)
+        distinct.append(call if new_id == call.id else attrs.evolve(call, id=new_id))
+    return tuple(distinct)
+
+
 def prepare(
     call: ToolCall, tools: ToolRegistry, context: Callable[[ToolCall], Any] | None = None
 ) -> Invocation | ToolResult:
@@ -85,10 +114,22 @@ def prepare(
     return Invocation(call=call, tool=tool, args=args, kwargs=kwargs, streamed=streamed)
 
 
+class Carried(Exception):
+    """Holds what a tool raised that a future cannot carry (an ``asyncio`` future refuses a
+    ``StopIteration``); the result policy reads the exception inside."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(error)
+        self.error = error
+
+
 def describe_error(error: BaseException) -> str:
     """What the model is told of a failed call: the exception's type and message, no traceback."""
-    message = str(error)
     name = type(error).__name__
+    try:
+        message = str(error)
+    except Exception:
+        message = "(its message could not be read)"
     return f"Error: {name}: {message}" if message else f"Error: {name}"
 
 

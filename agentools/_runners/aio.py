@@ -22,7 +22,7 @@ from .._core.feeds import Consumer
 from .._core.tool_calls import Invocation
 from .._dispatch import HookCalls
 from ..cancel import CancelToken
-from ..events import EVENT_TYPES, Event, MaxTokens
+from ..events import EVENT_TYPES, Event
 from .tasks import Tasks, TokenCanceller
 
 __all__ = ["AsyncRunner"]
@@ -48,11 +48,14 @@ class AsyncRunner:
                 kind = type(step)
                 if step is NEED_INPUT:
                     await anext(source)
-                elif kind in EVENT_TYPES:
-                    event = cast(Event, step)
-                    call = hooks.get(kind)
-                    if call is not None and inspect.isawaitable(result := call(event)):
-                        await result
+                elif kind in EVENT_TYPES or kind is Decide:  # a decision: an event, answered
+                    event = cast(Decide, step).event if kind is Decide else cast(Event, step)
+                    call = hooks.get(type(event))
+                    answer = None if call is None else call(event)
+                    if inspect.isawaitable(answer):
+                        answer = await answer
+                    if kind is Decide:
+                        machine.decide(answer)
                     canceller.armed = False
                     yield event
                 elif isinstance(step, CallModel):
@@ -62,12 +65,6 @@ class AsyncRunner:
                 elif isinstance(step, StartConsumers):
                     for consumer in step.consumers:
                         self.consumers[consumer] = self.jobs.start(consumer)
-                elif isinstance(step, Decide):
-                    call = hooks.get(MaxTokens)
-                    answer = None if call is None else call(step.event)
-                    machine.decide(await answer if inspect.isawaitable(answer) else answer)
-                    canceller.armed = False
-                    yield step.event
                 else:  # Finished
                     return
         except (Exception, asyncio.CancelledError) as error:
@@ -83,6 +80,7 @@ class AsyncRunner:
 
     async def _call_model(self, step: CallModel) -> AsyncGenerator[None, None]:
         api = self.machine.api
+        await asyncio.sleep(step.delay)
         try:
             async with api.acall(self.client, step.request, stream=step.stream) as chunks:
                 async for chunk in chunks:
@@ -96,7 +94,7 @@ class AsyncRunner:
 
     async def _run_tools(self, step: RunTools) -> AsyncGenerator[None, None]:
         await asyncio.gather(*(self.consumers[c] for c in step.after), return_exceptions=True)
-        batch = ToolBatch(self.machine, {self._start(i): i for i in step.invocations})
+        batch = ToolBatch(self.machine, step, self._start)
         try:
             while batch.pending:
                 timeout = batch.timeout()

@@ -22,7 +22,7 @@ from .._core.feeds import Consumer
 from .._core.tool_calls import Invocation
 from .._dispatch import HookCalls
 from ..cancel import CancelToken
-from ..events import EVENT_TYPES, Event, MaxTokens
+from ..events import EVENT_TYPES, Event
 from .threads import Threads, Work, run_here
 
 __all__ = ["BlockingRunner"]
@@ -44,11 +44,12 @@ class BlockingRunner:
                 kind = type(step)
                 if step is NEED_INPUT:
                     next(source)
-                elif kind in EVENT_TYPES:
-                    event = cast(Event, step)
-                    call = hooks.get(kind)
-                    if call is not None:
-                        call(event)
+                elif kind in EVENT_TYPES or kind is Decide:  # a decision: an event, answered
+                    event = cast(Decide, step).event if kind is Decide else cast(Event, step)
+                    call = hooks.get(type(event))
+                    answer = None if call is None else call(event)
+                    if kind is Decide:
+                        machine.decide(answer)
                     yield event
                 elif isinstance(step, CallModel):
                     source = self._call_model(step)
@@ -57,10 +58,6 @@ class BlockingRunner:
                 elif isinstance(step, StartConsumers):
                     for consumer in step.consumers:
                         self.consumers[consumer] = self.jobs.start(consumer)
-                elif isinstance(step, Decide):
-                    call = hooks.get(MaxTokens)
-                    machine.decide(None if call is None else call(step.event))
-                    yield step.event
                 else:  # Finished
                     return
         except Exception as error:
@@ -73,15 +70,16 @@ class BlockingRunner:
 
     def _call_model(self, step: CallModel) -> Generator[None, None, None]:
         api = self.machine.api
+        if step.delay and self.cancel.wait(step.delay):
+            yield  # cancelled while waiting: the machine sees it at its next step
         try:
-            with api.call(self.client, step.request, stream=step.stream) as chunks:
-                forget = self.cancel.on_cancel(partial(api.interrupt, chunks))
-                try:
-                    for chunk in chunks:
-                        self.machine.receive_chunk(chunk)
-                        yield
-                finally:
-                    forget()
+            with (
+                api.call(self.client, step.request, stream=step.stream) as chunks,
+                self.cancel.watching(partial(api.interrupt, chunks)),
+            ):
+                for chunk in chunks:
+                    self.machine.receive_chunk(chunk)
+                    yield
         except Exception as error:
             self.machine.receive_failure(error)
         else:
@@ -90,8 +88,7 @@ class BlockingRunner:
 
     def _run_tools(self, step: RunTools) -> Generator[None, None, None]:
         wait([self.consumers[consumer] for consumer in step.after])
-        only = len(step.invocations) == 1
-        batch = ToolBatch(self.machine, {self._start(i, only): i for i in step.invocations})
+        batch = ToolBatch(self.machine, step, partial(self._start, only=len(step.invocations) == 1))
         woken: Future[None] = Future()
         forget = self.cancel.on_cancel(partial(woken.set_result, None))
         try:
@@ -116,7 +113,7 @@ class BlockingRunner:
             wait(unbounded)
             wait(bounded, timeout=last)
 
-    def _start(self, invocation: Invocation, only: bool) -> Work:
+    def _start(self, invocation: Invocation, *, only: bool) -> Work:
         """A streaming tool's running consumer; a lone sync call without a timeout, run in this
         thread; any other call, in a thread of its own."""
         if invocation.consumer is not None:

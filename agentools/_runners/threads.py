@@ -21,6 +21,8 @@ import threading
 from concurrent.futures import Future
 from typing import Any, Protocol
 
+from .._core.tool_calls import Carried
+
 __all__ = ["Job", "Threads", "Work", "run_here"]
 
 
@@ -69,6 +71,8 @@ class Work(Future[Any]):
             return
         try:
             result = asyncio.run(self._main()) if self._job.is_async else self._job()
+        except StopIteration as error:
+            self.set_exception(Carried(error))
         except BaseException as error:
             self.set_exception(error)
         else:
