@@ -8,8 +8,10 @@ a conversation can go on from one to the other.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import threading
+import weakref
 from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -25,7 +27,7 @@ from ._runners.blocking import BlockingRunner
 from ._schema import ContextParameter
 from .calls import ToolCall
 from .cancel import CancelToken
-from .events import Event, ResponseEnd
+from .events import AsyncEventStream, Event, EventStream, ResponseEnd
 from .history import History
 from .hooks.base import Hooks
 from .settings import Settings
@@ -97,7 +99,9 @@ class Assistant:
         self._client = client
         self._async_client = async_client
         self._owned_client: OpenAI | None = None
-        self._owned_async_client: AsyncOpenAI | None = None
+        self._owned_async_clients: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, AsyncOpenAI
+        ] = weakref.WeakKeyDictionary()
         self._running = threading.Lock()
         self._cancel: CancelToken | None = None
 
@@ -111,28 +115,55 @@ class Assistant:
 
     @property
     def client(self) -> OpenAI:
+        """The sync client: the one given, or ``OpenAI()``, built on first use."""
         if self._client is None:
             self._client = self._owned_client = OpenAI()
         return self._client
 
     @property
     def async_client(self) -> AsyncOpenAI:
-        if self._async_client is None:
-            self._async_client = self._owned_async_client = AsyncOpenAI()
-        return self._async_client
+        """The async client: the one given, or one ``AsyncOpenAI()`` per event loop, built on
+        first use in it (a client's connections belong to the loop that opened them, and
+        ``asyncio.run()`` closes its loop)."""
+        if self._async_client is not None:
+            return self._async_client
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise MisuseError("the async client is made in the event loop that uses it") from None
+        client = self._owned_async_clients.get(loop)
+        if client is None:
+            client = self._owned_async_clients[loop] = AsyncOpenAI()
+        return client
 
     def close(self) -> None:
-        """Close the sync client if this assistant built it (clients you passed in are yours)."""
+        """Close the sync client if this assistant built it (clients you passed in are yours).
+        The async ones it built are closed by ``aclose()``; ``with Assistant(...)`` calls this."""
         if self._owned_client is not None:
             self._owned_client.close()
             self._owned_client = self._client = None
 
     async def aclose(self) -> None:
-        """Close both clients this assistant built; call it on the loop that used them."""
+        """Close the clients this assistant built: the sync one, and the async one of this event
+        loop (those of loops that are closed already cannot be closed any more: they are let
+        go). ``async with Assistant(...)`` calls it."""
         self.close()
-        if self._owned_async_client is not None:
-            await self._owned_async_client.close()
-            self._owned_async_client = self._async_client = None
+        client = self._owned_async_clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.close()
+        self._owned_async_clients.clear()
+
+    def __enter__(self) -> Assistant:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Assistant:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
     def cancel(self) -> None:
         """Cancel the run going on, if any, from any thread: it raises ``RunCancelled`` (see
@@ -152,17 +183,27 @@ class Assistant:
         Blocking; needs no event loop and never touches one, so it also works in a thread whose
         loop is running (Jupyter) and in Django sync views. ``cancel`` stops it from any thread.
         """
-        with contextlib.closing(self.response_events(prompt, hooks=hooks, cancel=cancel)) as run:
-            return _answer(run)
+        text = ""
+        with self.response_events(prompt, hooks=hooks, cancel=cancel) as events:
+            for event in events:
+                if type(event) is ResponseEnd:
+                    text = event.text
+        return text
 
     def response_events(
         self, prompt: str, *, hooks: Hooks | None = None, cancel: CancelToken | None = None
-    ) -> Generator[Event, None, None]:
-        """The blocking run as a generator of events (see ``agentools.events``), for ``match``.
+    ) -> EventStream:
+        """The blocking run as the events it causes (see ``agentools.events``), for ``match``.
 
-        The hooks are called too, each before its event is yielded. Leaving the loop early closes
-        the model's stream and waits for running tools.
+        The hooks are called too, each before its event is given. Leave early with ``with
+        assistant.response_events(...) as events:`` (or ``events.close()``): that closes the
+        model's stream and waits for running tools.
         """
+        return EventStream(self._blocking(prompt, hooks, cancel))
+
+    def _blocking(
+        self, prompt: str, hooks: Hooks | None, cancel: CancelToken | None
+    ) -> Generator[Event, None, None]:
         with self._run(prompt, hooks, cancel, blocking=True) as (machine, calls, token):
             yield from BlockingRunner(machine, self.client, calls, token).events()
 
@@ -177,19 +218,22 @@ class Assistant:
         ``Assistant.cancel()``, from any thread) raises ``RunCancelled``.
         """
         text = ""
-        async with contextlib.aclosing(
-            self.aresponse_events(prompt, hooks=hooks, cancel=cancel)
-        ) as run:
-            async for event in run:
+        async with self.aresponse_events(prompt, hooks=hooks, cancel=cancel) as events:
+            async for event in events:
                 if type(event) is ResponseEnd:
                     text = event.text
         return text
 
-    async def aresponse_events(
+    def aresponse_events(
         self, prompt: str, *, hooks: Hooks | None = None, cancel: CancelToken | None = None
+    ) -> AsyncEventStream:
+        """The asyncio run as the events it causes; leave early with ``async with
+        assistant.aresponse_events(...) as events:`` (or ``await events.aclose()``)."""
+        return AsyncEventStream(self._asynchronous(prompt, hooks, cancel))
+
+    async def _asynchronous(
+        self, prompt: str, hooks: Hooks | None, cancel: CancelToken | None
     ) -> AsyncGenerator[Event, None]:
-        """The asyncio run as an async generator of events; close it (``aclose()``, or
-        ``contextlib.aclosing``) if you leave the loop early."""
         with self._run(prompt, hooks, cancel, blocking=False) as (machine, calls, token):
             runner = AsyncRunner(machine, self.async_client, calls, token)
             async with contextlib.aclosing(runner.events()) as events:
@@ -206,7 +250,11 @@ class Assistant:
         token; one at a time, as runs share the history."""
         calls = hook_calls(self.hooks if hooks is None else hooks, blocking=blocking)
         if not self._running.acquire(blocking=False):
-            raise MisuseError("this assistant is already running a response; wait for it to end")
+            raise MisuseError(
+                "this assistant is already running a response: wait for it to end. (Events "
+                "left before their end hold the run until they are closed: events.close() or "
+                "await events.aclose(), or iterate them in a `with` / `async with` block.)"
+            )
         token = self._cancel = CancelToken() if cancel is None else cancel
         try:
             machine = Machine(
@@ -229,11 +277,3 @@ class Assistant:
     def __repr__(self) -> str:
         names = [tool.name for tool in self.tools]
         return f"<Assistant model={self.settings.model!r} tools={names}>"
-
-
-def _answer(events: Iterator[Event]) -> str:
-    text = ""
-    for event in events:
-        if type(event) is ResponseEnd:
-            text = event.text
-    return text

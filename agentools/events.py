@@ -17,6 +17,7 @@ snapshot)``), so both runners and the generator style dispatch through one table
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator, Generator
 from typing import ClassVar, get_args
 
 import attrs
@@ -25,8 +26,10 @@ from .calls import PartialToolCall, ToolCall, ToolResult
 from .messages import AssistantMessage, TokenUsage
 
 __all__ = [
+    "AsyncEventStream",
     "ContentFiltered",
     "Event",
+    "EventStream",
     "MaxTokens",
     "PreviewFailed",
     "RefusalDone",
@@ -173,3 +176,54 @@ Event = (
 
 EVENT_TYPES: frozenset[type[Event]] = frozenset(get_args(Event))
 """The event classes, for the runners to tell an event from an action in one look-up."""
+
+
+class EventStream:
+    """The events of one blocking run, as ``Assistant.response_events()`` gives them.
+
+    Iterate it; if you leave before its end, close it (``close()``, or use it in a ``with``
+    block): until then the run holds the assistant (its stream, its tools, one run at a time).
+    """
+
+    def __init__(self, events: Generator[Event, None, None]) -> None:
+        self._events = events
+
+    def __iter__(self) -> EventStream:
+        return self
+
+    def __next__(self) -> Event:
+        return next(self._events)
+
+    def close(self) -> None:
+        """End the run now: the stream is closed, running tools are waited for."""
+        self._events.close()
+
+    def __enter__(self) -> EventStream:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class AsyncEventStream:
+    """The events of one asyncio run, as ``Assistant.aresponse_events()`` gives them: ``async
+    for`` them, and ``await aclose()`` (or use ``async with``) if you leave before the end."""
+
+    def __init__(self, events: AsyncGenerator[Event, None]) -> None:
+        self._events = events
+
+    def __aiter__(self) -> AsyncEventStream:
+        return self
+
+    async def __anext__(self) -> Event:
+        return await anext(self._events)
+
+    async def aclose(self) -> None:
+        """End the run now: the stream is closed, running tools are cancelled or waited for."""
+        await self._events.aclose()
+
+    async def __aenter__(self) -> AsyncEventStream:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()

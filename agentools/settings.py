@@ -11,13 +11,18 @@ from __future__ import annotations
 
 import types
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Literal, get_args
 
 import attrs
 
 from ._errors import SettingsError
 
-__all__ = ["Settings"]
+__all__ = ["ErrorDetail", "Settings"]
+
+ErrorDetail = Literal["message", "type", "none"]
+"""What the model is told when a tool raises: ``"Error: Type: message"``, ``"Error: Type"``, or
+``"Error: the tool failed."``. Messages may hold paths, addresses or other things a model (and
+whoever reads its answers) should not see."""
 
 
 def _at_least(least: int) -> Callable[[Any, attrs.Attribute[int], Any], None]:
@@ -43,6 +48,11 @@ def _system(_: Any, attribute: attrs.Attribute[str | None], value: Any) -> None:
 def _flag(_: Any, attribute: attrs.Attribute[bool], value: Any) -> None:
     if not isinstance(value, bool):
         raise SettingsError(f"{attribute.name} must be True or False, not {value!r}")
+
+
+def _detail(_: Any, attribute: attrs.Attribute[ErrorDetail], value: Any) -> None:
+    if value not in get_args(ErrorDetail):
+        raise SettingsError(f"{attribute.name} must be 'message', 'type' or 'none', not {value!r}")
 
 
 def _frozen(params: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -79,6 +89,10 @@ class Settings:
     max_concurrent_tools: int = attrs.field(default=16, validator=_at_least(1))
     """How many tool calls of one answer run at once (threads or tasks); the others wait for a
     free place, in call order. Each call's ``timeout`` counts from its own start."""
+    tool_error_detail: ErrorDetail = attrs.field(default="message", validator=_detail)
+    """What the model is told when a tool raises (``ErrorDetail``); a tool's own
+    ``error_detail`` wins. Argument errors and timeouts are always told in full: they say what the
+    model did, nothing of the tool's insides."""
     params: Mapping[str, Any] = attrs.field(
         factory=dict, converter=_frozen, repr=lambda params: repr(dict(params))
     )

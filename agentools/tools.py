@@ -28,6 +28,7 @@ from ._schema import (
     record_fields,
     signature_of,
 )
+from .settings import ErrorDetail
 from .streaming import ArgumentStream
 
 __all__ = [
@@ -128,6 +129,8 @@ class FunctionTool(Generic[P, R]):
     ``timeout`` (seconds) turns a call that runs longer into a message for the model. An ``async
     def`` tool is cancelled then; a sync tool runs in a thread, which Python cannot stop: it is
     abandoned and runs on in the background until it returns, its result dropped.
+    ``error_detail`` says what the model is told when the tool raises (``"message"``,
+    ``"type"``, ``"none"``: see ``Settings.tool_error_detail``, which applies when it is None).
     """
 
     def __init__(
@@ -139,7 +142,12 @@ class FunctionTool(Generic[P, R]):
         strict: bool = False,
         timeout: float | None = None,
         raise_errors: bool = False,
+        error_detail: ErrorDetail | None = None,
     ) -> None:
+        if error_detail is not None and error_detail not in get_args(ErrorDetail):
+            raise ToolDefinitionError(
+                f"error_detail must be 'message', 'type' or 'none', not {error_detail!r}"
+            )
         if timeout is not None and not timeout > 0:
             raise ToolDefinitionError(
                 f"timeout must be a positive number of seconds, not {timeout!r}"
@@ -159,6 +167,7 @@ class FunctionTool(Generic[P, R]):
         self.is_async = inspect.iscoroutinefunction(function)
         self.timeout = timeout
         self.raise_errors = raise_errors
+        self.error_detail = error_detail
         self.preview_function: Callable[..., Any] | None = None
         self._attribute: str | None = None
 
@@ -233,6 +242,7 @@ def function_tool(
     strict: bool = False,
     timeout: float | None = None,
     raise_errors: bool = False,
+    error_detail: ErrorDetail | None = None,
 ) -> Callable[[Callable[P, R]], FunctionTool[P, R]]: ...
 def function_tool(
     function: Callable[P, R] | None = None,
@@ -243,10 +253,11 @@ def function_tool(
     strict: bool = False,
     timeout: float | None = None,
     raise_errors: bool = False,
+    error_detail: ErrorDetail | None = None,
 ) -> FunctionTool[P, R] | Callable[[Callable[P, R]], FunctionTool[P, R]]:
     """Make a function (sync or ``async def``, or a method of a ``Toolkit``) a tool:
     ``@function_tool`` or ``@function_tool(name=..., description=..., strict=..., timeout=...,
-    raise_errors=...)``.
+    raise_errors=..., error_detail=...)``.
 
     A type the JSON schema cannot describe raises ``SchemaError`` here, naming the parameter.
     """
@@ -259,6 +270,7 @@ def function_tool(
             strict=strict,
             timeout=timeout,
             raise_errors=raise_errors,
+            error_detail=error_detail,
         )
 
     return decorate if function is None else decorate(function)
@@ -291,6 +303,9 @@ class Toolkit:
             )
         tools = [getattr(self, name) for name in names]
         return [tool for tool in tools if isinstance(tool, FunctionTool)]
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} tools={[tool.name for tool in self.tools()]}>"
 
 
 class ToolRegistry:

@@ -77,6 +77,9 @@ class Failure(enum.Enum):
     """The connection failed or timed out, perhaps mid-stream: calling again may work."""
     MALFORMED = "malformed"
     """The server sent something that cannot be read: the model's (or server's) fault."""
+    LOOP_CLOSED = "loop closed"
+    """An async client was used on an event loop other than the one it was made on, which is
+    closed now (``asyncio.run()`` closes its loop): the caller's to fix."""
     OTHER = "other"
     """Anything else (an HTTP error status, an authentication failure, ...): raised as it is."""
 

@@ -87,6 +87,8 @@ class ChatCompletions:
             return Failure.BROKEN
         if isinstance(error, json.JSONDecodeError):  # the SDK lets a body that is not JSON out
             return Failure.MALFORMED
+        if isinstance(error, RuntimeError) and str(error) == "Event loop is closed":
+            return Failure.LOOP_CLOSED  # the pool's connections belong to a loop that is gone
         return Failure.OTHER
 
     @contextlib.contextmanager

@@ -28,6 +28,7 @@ an input that does not fit the state raises ``MisuseError`` at once.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections import deque
@@ -92,6 +93,17 @@ CUT_CALL_MESSAGE = (
     "Error: this tool call was cut off by the output token limit (finish_reason 'length') "
     "and was not run."
 )
+
+log = logging.getLogger("agentools")
+"""What the loop decides, as it decides it: never a prompt, a text or arguments above DEBUG,
+never a key. Each record carries ``record.agentools``, a dict naming the ``event`` and its
+particulars (``turn``, ``tool``, ``call_id``, ``error``, ...) for structured handlers."""
+
+
+def _log(level: int, event: str, message: str, *args: object, **fields: object) -> None:
+    if log.isEnabledFor(level):
+        log.log(level, message, *args, extra={"agentools": {"event": event, **fields}})
+
 
 _NEXT: dict[State, dict[Input, State]] = {
     state: {given: target for (at, given), target in TRANSITIONS.items() if at is state}
@@ -205,7 +217,9 @@ class Machine:
             self._break()
             raise MisuseError(f"the prompt must be a str, not {type(prompt).__name__}")
         self.history.append(UserMessage(content=prompt))
-        self._events.append(ResponseStart(prompt=prompt, model=self._settings().model))
+        model = self._settings().model
+        _log(logging.DEBUG, "start", "run started with model %s", model, model=model)
+        self._events.append(ResponseStart(prompt=prompt, model=model))
         self._enter(table.START)
         self._call_model()
 
@@ -250,6 +264,14 @@ class Machine:
             fault = ModelProtocolError(f"the server sent a malformed chunk or completion: {error}")
             fault.__cause__ = error
             self._fault(table.FAILURE, fault)
+        elif kind is Failure.LOOP_CLOSED:
+            misuse = MisuseError(
+                "the async client was made on an event loop that is closed now (asyncio.run() "
+                "closes its loop), and its connections cannot serve this one: give each loop a "
+                "client of its own, or let the assistant build them (it builds one per loop)"
+            )
+            misuse.__cause__ = error
+            self._fault(table.FAILURE, misuse)
         else:
             self._fault(table.FAILURE, error)
 
@@ -265,7 +287,19 @@ class Machine:
             if invocation.tool.raise_errors:
                 self._end(table.TOOL_RAISED, error)
                 return
-            result = raised(call, error)
+            detail = invocation.tool.error_detail or self._settings().tool_error_detail
+            result = raised(call, error, detail)
+            _log(
+                logging.INFO,
+                "tool error",
+                "tool %s (call %s) raised %s",
+                call.name,
+                call.id,
+                type(error).__name__,
+                tool=call.name,
+                call_id=call.id,
+                error=type(error).__name__,
+            )
         except BaseException as error:  # KeyboardInterrupt, SystemExit: not the tool's failure
             self._fault(table.TOOL_INTERRUPTED, error)
             return
@@ -281,6 +315,17 @@ class Machine:
         if invocation.consumer is not None:
             invocation.consumer.stream._close("cancelled", ": the tool timed out")
         self._enter(table.TOOL_RESULT)
+        _log(
+            logging.WARNING,
+            "tool timeout",
+            "tool %s (call %s) ran past its timeout of %s s",
+            call.name,
+            call.id,
+            invocation.timeout,
+            tool=call.name,
+            call_id=call.id,
+            timeout=invocation.timeout,
+        )
         self._record(call, timed_out(call, invocation.timeout))
 
     def receive_tools_done(self) -> None:
@@ -387,6 +432,7 @@ class Machine:
 
     def _fault(self, given: Input, error: BaseException) -> None:
         """What the model sent (or a tool thread raised) ends the run: the next step raises it."""
+        _log(logging.WARNING, "fault", "run failed: %s", _name(error), error=_name(error))
         self._enter(given)
         self._drop_pending()
         self._actions.append(_Raise(error))
@@ -394,10 +440,12 @@ class Machine:
     def _end(self, given: Input, error: BaseException) -> None:
         """End the run with a documented ``error``, raised once the events before it are out
         (and what they completed is committed)."""
+        _log(logging.WARNING, "stop", "run stopped: %s", _name(error), error=_name(error))
         self._enter(given)
         self._actions.append(_Raise(error))
 
     def _cancel(self, cause: BaseException | None) -> RunCancelled:
+        _log(logging.INFO, "cancel", "run cancelled", state=self.state.value)
         self._enter(table.CANCEL)
         self._drop_pending()
         self._feeds.close_all("cancelled")
@@ -448,6 +496,17 @@ class Machine:
             request=self.api.request(request), stream=settings.stream, turn=self._turn
         )
         self._listen()
+        _log(
+            logging.DEBUG,
+            "model call",
+            "model call %d: %d messages, %d tools",
+            self._turn,
+            len(request.messages),
+            len(request.tools),
+            turn=self._turn,
+            model=settings.model,
+            stream=settings.stream,
+        )
         self._actions.append(self._call)
 
     def _listen(self) -> Accumulator:
@@ -469,6 +528,17 @@ class Machine:
         self._listen()
         # The SDK's own rule for its retries: 0.5 s doubling to 8 s at most, less up to 25%.
         delay = min(0.5 * 2 ** (self._retries - 1), 8.0) * (1 - 0.25 * self._random())
+        _log(
+            logging.WARNING,
+            "retry",
+            "model call broke (%s); calling again in %.2f s (attempt %d)",
+            _name(error),
+            delay,
+            self._retries,
+            attempt=self._retries,
+            delay=delay,
+            error=_name(error),
+        )
         self._actions.append(attrs.evolve(self._call, delay=delay))
 
     def _arguments_grew(self, call: PartialToolCall) -> None:
@@ -523,6 +593,17 @@ class Machine:
         for call in answer.calls:
             prepared = prepare(call, self._tools, self._tool_context)
             if isinstance(prepared, ToolResult):
+                _log(
+                    logging.INFO,
+                    "tool refused",
+                    "tool call %s to %r not run: %s",
+                    call.id,
+                    call.name,
+                    _name(prepared.error),
+                    tool=call.name,
+                    call_id=call.id,
+                    error=_name(prepared.error),
+                )
                 starting += feeds.complete(call, invalid=prepared.content)
                 self._record(call, prepared)
                 continue
@@ -570,6 +651,20 @@ class Machine:
             self._uncommitted.extend(answers)
 
     def _finish(self, message: AssistantMessage, answers: list[ToolMessage]) -> None:
+        usage = self._usage
+        _log(
+            logging.DEBUG,
+            "finish",
+            "run finished after %d model calls (%d tokens)",
+            self._turn,
+            usage.total_tokens,
+            turns=self._turn,
+            total_tokens=usage.total_tokens,
+        )
         self._commit(message, answers)
         self._events.append(ResponseEnd(text=self._text))
         self._actions.append(Finished(text=self._text, usage=self._usage))
+
+
+def _name(error: BaseException | None) -> str:
+    return type(error).__name__

@@ -21,6 +21,7 @@ import attrs
 from .._errors import MalformedArgumentsError, ToolTimeoutError, UnknownToolError
 from .._schema import ArgumentsError, encode_result
 from ..calls import ToolCall, ToolResult
+from ..settings import ErrorDetail
 
 if TYPE_CHECKING:
     from ..tools import FunctionTool, ToolRegistry
@@ -123,11 +124,18 @@ class Carried(Exception):
         self.error = error
 
 
-def describe_error(error: BaseException) -> str:
-    """What the model is told of a failed call: the exception's type and message, no traceback."""
+HIDDEN = "Error: the tool failed."
+"""What the model is told of a tool's exception with ``error_detail="none"``."""
+
+
+def describe_error(error: BaseException, detail: ErrorDetail = "message") -> str:
+    """What the model is told of a failed call, never a traceback: the exception's type and
+    message (``detail="message"``), its type only (``"type"``), or a fixed text (``"none"``)."""
     name = type(error).__name__
+    if detail == "none":
+        return HIDDEN
     try:
-        message = str(error)
+        message = str(error) if detail == "message" else ""
     except Exception:
         message = "(its message could not be read)"
     return f"Error: {name}: {message}" if message else f"Error: {name}"
@@ -141,8 +149,8 @@ def returned(call: ToolCall, value: Any) -> ToolResult:
     return ToolResult(call_id=call.id, content=content, value=value)
 
 
-def raised(call: ToolCall, error: BaseException) -> ToolResult:
-    return ToolResult(call_id=call.id, content=describe_error(error), error=error)
+def raised(call: ToolCall, error: BaseException, detail: ErrorDetail = "message") -> ToolResult:
+    return ToolResult(call_id=call.id, content=describe_error(error, detail), error=error)
 
 
 def timed_out(call: ToolCall, timeout: float | None) -> ToolResult:
