@@ -80,6 +80,14 @@ being read shows the characters read so far:
 - Integers longer than Python's ``int`` conversion limit (:func:`sys.set_int_max_str_digits`,
   4300 digits by default) are rejected with :class:`PartialJSONError`.
 
+- Arrays and objects may nest :data:`MAX_JSON_DEPTH` (100) levels deep; the bracket that opens
+  one more level is an error (``validate_history`` holds tool arguments to the same limit):
+
+  >>> parse_partial("[" * 101)
+  Traceback (most recent call last):
+  ...
+  agentools.partial_json.PartialJSONError: nested deeper than 100 levels at position 100
+
 Completeness
 ------------
 :meth:`PartialJSONParser.is_complete` tells whether the member or item at a path is finished,
@@ -155,7 +163,18 @@ from typing import Any, Final, NoReturn, cast
 
 from ._errors import AgentoolsError
 
-__all__ = ["MISSING", "PartialJSONError", "PartialJSONParser", "parse_partial"]
+__all__ = ["MAX_JSON_DEPTH", "MISSING", "PartialJSONError", "PartialJSONParser", "parse_partial"]
+
+# Past this depth, JSON stops being portable: Ruby's json refuses more than 100 levels by default,
+# Rust's serde_json (behind many OpenAI-compatible servers) 127, jiter (the openai SDK's and
+# pydantic's parser) 201, and Python's own json, repr and copy.deepcopy recurse once or more per
+# level, so they fail near sys.getrecursionlimit() (1000) less the stack already in use. A request
+# body adds 2 levels around a message and its content parts. No tool's arguments nest anywhere
+# near this: it only ever stops a model (or a history) gone wrong, before something else crashes.
+MAX_JSON_DEPTH: Final = 100
+"""How many levels of arrays and objects JSON may nest: in a tool call's arguments, as the
+incremental parser reads them (deeper is a :class:`PartialJSONError`), and in a history's
+messages and their arguments, as ``validate_history`` checks them."""
 
 
 class _Missing(enum.Enum):
@@ -548,6 +567,8 @@ class PartialJSONParser:
                         continue
                     pos = end
                 elif c == "{" or c == "[":
+                    if len(stack) > MAX_JSON_DEPTH:  # (the root is on the stack too)
+                        self._fail(pos, f"nested deeper than {MAX_JSON_DEPTH} levels")
                     value = {} if c == "{" else []
                     if after == _AFTER_MEMBER:
                         top[keys[-1]] = value

@@ -701,3 +701,65 @@ def test_what_the_parser_remembers_of_escaped_chunks_is_bounded() -> None:
     parser.feed('"')
     expected = "".join(f"{i}\n" for i in range(3 * partial_json._DECODED_MAX_ENTRIES))
     assert parser.close() == expected + "x" * 40 + "\t"
+
+
+# --- depth --------------------------------------------------------------------------------------
+
+
+def nested(depth: int, kinds: str = "[") -> tuple[str, int]:
+    """A document nested ``depth`` levels deep (openers cycling through ``kinds``: ``[`` for an
+    array, ``{`` for an object member), and the offset of its deepest opening bracket."""
+    head = ""
+    tail = ""
+    deepest = 0
+    for level in range(depth):
+        deepest = len(head)
+        if kinds[level % len(kinds)] == "[":
+            head += "["
+            tail = "]" + tail
+        else:
+            head += '{"k": '
+            deepest = len(head) - 6
+            tail = "}" + tail
+    if depth and head.endswith(": "):
+        head += "1"
+    return head + tail, deepest
+
+
+@pytest.mark.parametrize("kinds", ["[", "{", "[{"])
+@pytest.mark.parametrize("depth", [1, 99, partial_json.MAX_JSON_DEPTH])
+def test_nesting_up_to_the_limit_parses_like_json_loads(kinds: str, depth: int) -> None:
+    text, _ = nested(depth, kinds)
+    for chunks in ([text], list(text), [text[:depth], text[depth:]]):
+        assert feed_all(chunks).close() == json.loads(text)
+
+
+@pytest.mark.parametrize("kinds", ["[", "{", "[{"])
+@pytest.mark.parametrize("depth", [partial_json.MAX_JSON_DEPTH + 1, 1000, 100_000])
+def test_nesting_past_the_limit_is_an_error_at_the_bracket_too_many(kinds: str, depth: int) -> None:
+    text, _ = nested(depth, kinds)
+    _, position = nested(partial_json.MAX_JSON_DEPTH + 1, kinds)  # the 101st bracket
+    for chunks in ([text], [text[i : i + 7] for i in range(0, len(text), 7)]):
+        with pytest.raises(PartialJSONError) as error:
+            feed_all(chunks)
+        assert error.value.msg == "nested deeper than 100 levels"
+        assert error.value.pos == position
+
+
+@given(
+    depth=st.integers(1, 5)
+    | st.integers(partial_json.MAX_JSON_DEPTH - 2, partial_json.MAX_JSON_DEPTH + 2),
+    kinds=st.text(st.sampled_from("[{"), min_size=1, max_size=4),
+    data=st.data(),
+)
+def test_any_split_of_a_deep_document_is_accepted_exactly_up_to_the_limit(
+    depth: int, kinds: str, data: st.DataObject
+) -> None:
+    text, _ = nested(depth, kinds)
+    chunks = data.draw(splits(text))
+    if depth <= partial_json.MAX_JSON_DEPTH:
+        assert canon(feed_all(chunks).close()) == canon(json.loads(text))
+    else:
+        with pytest.raises(PartialJSONError, match="nested deeper") as error:
+            feed_all(chunks)
+        assert error.value.pos == nested(partial_json.MAX_JSON_DEPTH + 1, kinds)[1]
