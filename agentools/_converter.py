@@ -7,6 +7,11 @@ says what is wrong in the same words. Keys whose value is ``None`` are dropped o
 dumps are full of them), but a key we do not know is an error: silently dropping it would lose
 part of the user's history.
 
+Every string must be one UTF-8 can encode (no lone surrogate), and a message, as JSON, may not
+nest deeper than ``MAX_JSON_DEPTH`` levels nor contain itself: the SDK could not send it. User
+content parts are copied in and out without recursion, so a part nested too deep is described,
+never a ``RecursionError``.
+
 ``FIELDS_BY_ROLE`` and ``is_user_content`` are its rules as ``validate_history`` checks them too.
 """
 
@@ -20,6 +25,14 @@ from cattrs.gen import make_dict_unstructure_fn
 
 from ._errors import AgentoolsError
 from ._schema import make_converter, mismatch, problems_of, record_fields, render_path
+from ._sendable import (
+    check_json,
+    copy_json,
+    escape_surrogates,
+    lone_surrogate,
+    nesting_problem,
+    unencodable,
+)
 from .messages import (
     AssistantMessage,
     ContentPart,
@@ -37,6 +50,7 @@ __all__ = [
     "is_user_content",
     "message_from_openai",
     "message_to_openai",
+    "structure_message",
 ]
 
 _CLASS_BY_ROLE: dict[str, type[Any]] = {
@@ -78,6 +92,14 @@ def _structure_user_content(value: Any, _: Any) -> str | list[ContentPart]:
     return result
 
 
+def _unstructure_user_content(value: str | list[ContentPart]) -> Any:
+    # A copy, so that the dicts given out are not the history's; made without recursion when
+    # the parts are too deep to copy (validate_history then says so).
+    if isinstance(value, str) or nesting_problem(value) is not None:
+        return value
+    return copy_json(value)
+
+
 def _structure_tool_call(value: Any, _: type[Any]) -> ToolCallRecord:
     if not isinstance(value, Mapping):
         raise TypeError(f"a tool call must be an object, not {type(value).__name__}")
@@ -117,6 +139,9 @@ def _message_converter() -> cattrs.Converter:
     converter.register_unstructure_hook(ToolCallRecord, _unstructure_tool_call)
     # A predicate, not the union type itself: it must come before the converter's union hook.
     converter.register_structure_hook_func(lambda tp: tp == _USER_CONTENT, _structure_user_content)
+    converter.register_unstructure_hook_func(
+        lambda tp: tp == _USER_CONTENT, _unstructure_user_content
+    )
     for cls in _CLASS_BY_ROLE.values():
         converter.register_unstructure_hook(
             cls, _with_role(make_dict_unstructure_fn(cls, converter, _cattrs_omit_if_default=True))
@@ -137,6 +162,19 @@ def message_from_openai(value: Mapping[str, Any], *, index: int | None = None) -
     where = "message" if index is None else f"message {index}"
     if not isinstance(value, Mapping):
         raise HistoryError(f"{where}: expected a dict, got {type(value).__name__}")
+    shape, bad_text = check_json(value)
+    if shape is not None:
+        raise HistoryError(f"{where}: cannot be sent as JSON: {shape}")
+    message = structure_message(value, where)
+    for path, text in unencodable(value) if bad_text else ():
+        problem = escape_surrogates(lone_surrogate(path, text))
+        raise HistoryError(f"{where}: {problem} (repair_history replaces it)")
+    return message
+
+
+def structure_message(value: Mapping[str, Any], where: str) -> Message:
+    """``message_from_openai`` for a message whose JSON shape and strings were checked already:
+    its role and fields."""
     role = value.get("role")
     if not isinstance(role, str) or role not in _CLASS_BY_ROLE:
         known = ", ".join(_CLASS_BY_ROLE)
@@ -148,5 +186,5 @@ def message_from_openai(value: Mapping[str, Any], *, index: int | None = None) -
         details = "; ".join(
             f"{render_path(path)}: {problem}" for path, problem in problems_of(exc, (role,))
         )
-        raise HistoryError(f"{where}: {details}") from exc
+        raise HistoryError(escape_surrogates(f"{where}: {details}")) from exc
     return message

@@ -6,17 +6,24 @@ poisons the whole conversation. agentools never writes such a history, but users
 from elsewhere: ``validate_history`` says what is wrong, message by message, and ``repair_history``
 returns the closest copy the API accepts.
 
-The rules, each with the code of the problem that breaks it:
+The rules, each with the code of the problem that breaks it (the API enforces them, or no request
+could carry a history that breaks them):
 
-- every message is an object (``not-an-object``) with a known role (``unknown-role``; the legacy
-  ``function`` role and ``function_call`` field are ``unsupported``), only the fields of that role
-  (``unknown-field``; keys whose value is ``None`` are ignored, as ``History.from_openai`` does) and
-  fields of the right type (``bad-content``, ``bad-field``, ``bad-tool-call``);
+- every message is an object (``not-an-object``) that JSON can carry: nested at most
+  ``MAX_JSON_DEPTH`` (100) levels deep, the message itself being the first, and not containing
+  itself (``too-deep``); with a known role (``unknown-role``; the legacy ``function`` role and
+  ``function_call`` field are ``unsupported``), only the fields of that role (``unknown-field``;
+  keys whose value is ``None`` are ignored, as ``History.from_openai`` does) and fields of the
+  right type (``bad-content``, ``bad-field``, ``bad-tool-call``);
 - names are made of ``[a-zA-Z0-9_-]`` (``bad-name`` for ``name``, ``bad-tool-name`` for a tool
   call's ``function.name``);
 - an assistant message has content, tool calls or a refusal (``empty-assistant``); ``tool_calls``
   is not an empty list (``empty-tool-calls``); its tool call ids are distinct
-  (``duplicate-tool-call-id``) and their arguments are JSON (``arguments-not-json``);
+  (``duplicate-tool-call-id``) and their arguments are JSON nested at most ``MAX_JSON_DEPTH``
+  levels deep, as the incremental parser reads them (``arguments-not-json``);
+- every string of a message (content, refusal, a content part's text, a tool call's id and
+  arguments, ...) can be encoded as UTF-8: no lone surrogate (``lone-surrogate``; a name with one
+  already breaks the name rule);
 - an assistant message with tool calls is followed at once by one tool message per call, in any
   order, before any other message (``orphan-tool-call``); a tool message answers a call of that
   assistant message (``orphan-tool-message``), only once (``duplicate-tool-answer``), and comes in
@@ -29,7 +36,6 @@ assistant message.
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -37,8 +43,17 @@ from typing import Any
 
 import attrs
 
-from ._converter import FIELDS_BY_ROLE, HistoryError, is_user_content, message_from_openai
+from ._converter import FIELDS_BY_ROLE, HistoryError, is_user_content, structure_message
+from ._sendable import (
+    check_json,
+    copy_json,
+    encodable,
+    escape_surrogates,
+    lone_surrogate,
+    unencodable,
+)
 from .history import History
+from .partial_json import PartialJSONError, parse_partial
 
 __all__ = ["MISSING_TOOL_RESULT", "HistoryProblem", "repair_history", "validate_history"]
 
@@ -48,6 +63,8 @@ MISSING_TOOL_RESULT = "Error: this tool call was interrupted and has no result."
 _NAME = re.compile(r"[a-zA-Z0-9_-]+")
 _NOT_NAME = re.compile(r"[^a-zA-Z0-9_-]+")
 _NAME_RULE = "characters other than letters, digits, '_' and '-'"
+# Strings whose lone surrogates the name rules report already.
+_NAME_PATH = re.compile(r"name|tool_calls\[\d+\]\.function\.name")
 
 
 @attrs.frozen
@@ -61,7 +78,7 @@ class HistoryProblem:
 
     index: int | None
     code: str
-    message: str
+    message: str = attrs.field(converter=escape_surrogates)  # printable, whatever it quotes
 
     def __str__(self) -> str:
         return f"{self.message} [{self.code}]"
@@ -91,14 +108,17 @@ def repair_history(messages: Iterable[Mapping[str, Any]] | History) -> list[dict
     """A copy of ``messages`` that the API accepts, changed as little as possible.
 
     A valid history comes back equal; ``messages`` itself is never changed. Fixes, in the order of
-    the rules: a message that cannot be read (not an object, unknown or legacy role, missing or
-    mistyped content or ``tool_call_id``) is dropped; unknown fields, ``function_call`` and
-    mistyped optional fields are removed; bad names have their other characters replaced by ``_``;
-    unusable tool calls (no string id or name, not a function call) are removed; arguments that are
-    not JSON become ``"{}"``; a repeated tool call id gets a suffix (its answers are matched in
-    order); an assistant message left with nothing to say is dropped; tool messages that answer no
+    the rules: a message that cannot be read (not an object, nested too deep or containing itself,
+    unknown or legacy role, missing or mistyped content or ``tool_call_id``) is dropped; unknown
+    fields, ``function_call`` and mistyped optional fields are removed; bad names have their other
+    characters replaced by ``_``; unusable tool calls (no string id or name, not a function call)
+    are removed; arguments that are not JSON (or nested too deep) become ``"{}"``; a repeated tool
+    call id gets a suffix (its answers are matched in order); in every string UTF-8 cannot encode,
+    a surrogate pair written as two lone halves is joined and any other lone surrogate replaced by
+    U+FFFD; an assistant message left with nothing to say is dropped; tool messages that answer no
     call of the assistant message they follow, or answer it twice, are dropped; and each call left
     unanswered gets a tool message saying ``MISSING_TOOL_RESULT`` after the answers of its block.
+    Never raises, whatever ``messages`` holds.
     """
     items = _items(messages)
     if items is None:
@@ -158,6 +178,9 @@ def _check_message(raw: object, index: int) -> _Checked:
     if not isinstance(raw, Mapping):
         text = f"message {index}: expected a message object, not {type(raw).__name__}"
         return _unreadable(index, "not-an-object", text)
+    shape, bad_text = check_json(raw)
+    if shape is not None:  # what follows may read any part of it
+        return _unreadable(index, "too-deep", f"message {index}: cannot be sent as JSON: {shape}")
     role = raw.get("role")
     if role == "function":
         text = (
@@ -169,7 +192,7 @@ def _check_message(raw: object, index: int) -> _Checked:
         known = ", ".join(FIELDS_BY_ROLE)
         text = f"message {index}: unknown role {role!r} (expected one of {known})"
         return _unreadable(index, "unknown-role", text)
-    return _MessageCheck(index, role, raw).run()
+    return _MessageCheck(index, role, raw, bad_text).run()
 
 
 def _unreadable(index: int, code: str, text: str) -> _Checked:
@@ -179,10 +202,11 @@ def _unreadable(index: int, code: str, text: str) -> _Checked:
 class _MessageCheck:
     """Checks one message of a known role, reporting each problem and fixing it in a copy."""
 
-    def __init__(self, index: int, role: str, raw: Mapping[str, Any]) -> None:
+    def __init__(self, index: int, role: str, raw: Mapping[str, Any], bad_text: bool) -> None:
         self.index = index
         self.role = role
         self.raw = raw
+        self.bad_text = bad_text  # some string of it cannot be encoded
         self.problems: list[HistoryProblem] = []
         self.fixed: dict[str, Any] | None = dict(raw)
         self.calls: tuple[_Call, ...] = ()
@@ -195,6 +219,7 @@ class _MessageCheck:
             self.check_assistant()
         if self.role == "tool":
             self.check_tool_call_id()
+        self.check_text()
         if not self.problems:
             self.check_with_converter()
         return _Checked(self.problems, self.as_sent(), self.kept())
@@ -267,6 +292,15 @@ class _MessageCheck:
             else:
                 self.remove("name")
 
+    def check_text(self) -> None:
+        """Strings UTF-8 cannot encode, in the fields kept; ``kept()`` replaces them all."""
+        if not self.bad_text:
+            return
+        fields = {key: value for key, value in self.raw.items() if key in FIELDS_BY_ROLE[self.role]}
+        for where, text in unencodable(fields):
+            if not _NAME_PATH.fullmatch(where):
+                self.report("lone-surrogate", lone_surrogate(where, text))
+
     def check_tool_call_id(self) -> None:
         call_id = self.raw.get("tool_call_id")
         if call_id is None:
@@ -312,7 +346,7 @@ class _MessageCheck:
             for position, call in enumerate(raw_calls)
             if (fixed := self.check_call(position, call)) is not None
         ]
-        renamed = _distinct_ids([call["id"] for call in kept])
+        renamed = _distinct_ids([encodable(call["id"]) for call in kept])
         self.calls = tuple(
             _Call(call["id"], new_id, call["function"]["name"])
             for call, new_id in zip(kept, renamed, strict=True)
@@ -375,7 +409,7 @@ class _MessageCheck:
     def check_with_converter(self) -> None:
         """Whatever the checks above let through must be readable by ``History.from_openai``."""
         try:
-            message_from_openai(self.raw, index=self.index)
+            structure_message(self.raw, f"message {self.index}")
         except HistoryError as exc:
             details = str(exc).partition(": ")[2]
             self.report("bad-field", details)
@@ -392,7 +426,8 @@ class _MessageCheck:
         if self.fixed is None:
             return None
         answers = self.fixed.get("tool_call_id") if self.role == "tool" else None
-        message = copy.deepcopy(self.fixed)
+        # Answers are paired with calls by the ids as sent; the output takes the calls' new ids.
+        message = copy_json(self.fixed, encodable if self.bad_text else None)
         return _Entry(self.index, self.role, self.calls, answers, message)
 
 
@@ -446,11 +481,25 @@ def _reject_constant(name: str) -> Any:
 
 
 def _json_error(text: str) -> str | None:
+    """Why ``text`` is not JSON the loop would take as arguments, or None.
+
+    What ``json.loads`` refuses, in its words; and what it reads but nests deeper than
+    ``MAX_JSON_DEPTH``, in the incremental parser's (which reads the model's arguments).
+    """
     try:
-        json.loads(text, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:
+        value = json.loads(text, parse_constant=_reject_constant)
+    except ValueError as exc:
         return str(exc) or type(exc).__name__
-    return None
+    except RecursionError:
+        pass  # far too deep: the parser below says where, without recursing
+    else:
+        if check_json(value)[0] is None:
+            return None
+    try:
+        parse_partial(text, final=True)
+    except PartialJSONError as exc:
+        return str(exc)
+    return None  # json ran out of stack on a document the parser takes
 
 
 def _has_items(value: object) -> bool:

@@ -13,7 +13,9 @@ from typing import Any, overload
 import attrs
 
 from ._converter import HistoryError, message_from_openai, message_to_openai
+from ._sendable import escape_surrogates
 from .messages import Message
+from .partial_json import MAX_JSON_DEPTH
 
 __all__ = ["History", "HistoryError"]
 
@@ -54,17 +56,32 @@ class History:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> History:
+        """Read what ``to_json`` wrote (a JSON list of Chat Completions messages); any problem
+        with ``text`` is a ``HistoryError``."""
+        if not isinstance(text, str | bytes | bytearray):
+            raise HistoryError(f"expected JSON text (str or bytes), got {type(text).__name__}")
         try:
             data = json.loads(text)
         except ValueError as exc:
             raise HistoryError(f"not JSON: {exc}") from exc
+        except RecursionError as exc:
+            # json recurses once per level: nested far deeper than any message may be.
+            raise HistoryError(f"nested deeper than {MAX_JSON_DEPTH} levels") from exc
         if not isinstance(data, list):
             raise HistoryError(f"expected a JSON list of messages, got {type(data).__name__}")
         return cls.from_openai(data)
 
     def to_json(self, **dumps_kwargs: Any) -> str:
+        """The messages as JSON text, non-ASCII characters as they are (``ensure_ascii=False``,
+        unless ``dumps_kwargs`` say otherwise).
+
+        The text can always be written as UTF-8: a lone surrogate is written as its ``\\uXXXX``
+        escape, which ``json.loads`` reads back (two halves of a pair come back joined). No
+        request can carry one, so ``from_json`` refuses it, as ``validate_history`` reports it;
+        ``History.from_openai(repair_history(json.loads(text)))`` replaces it.
+        """
         dumps_kwargs.setdefault("ensure_ascii", False)
-        return json.dumps(self.to_openai(), **dumps_kwargs)
+        return escape_surrogates(json.dumps(self.to_openai(), **dumps_kwargs))
 
     def copy(self) -> History:
         return History(self.messages)

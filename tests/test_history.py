@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from openai.types.chat import ChatCompletionMessageParam
 
-from agentools import AgentoolsError, History, HistoryError
+from agentools import AgentoolsError, History, HistoryError, repair_history
 from agentools.messages import (
     AssistantMessage,
     DeveloperMessage,
@@ -119,3 +119,76 @@ def test_bad_messages_are_named(bad: Any, says: str) -> None:
 def test_from_json_needs_a_json_list(text: str) -> None:
     with pytest.raises(HistoryError):
         History.from_json(text)
+
+
+# --- what no request can carry ------------------------------------------------------------------
+
+
+def test_to_json_can_always_be_written_as_utf8() -> None:
+    # A History made by hand can hold lone surrogates (validate_history reports them): its JSON
+    # text writes them as escapes, so that saving it to a file does not fail.
+    history = History(
+        [UserMessage(content="open \udcff.txt"), AssistantMessage(content="\ud83d\ude00 done")]
+    )
+
+    text = history.to_json()
+
+    text.encode("utf-8")
+    assert "\\udcff" in text
+    assert json.loads(text) == [
+        {"role": "user", "content": "open \udcff.txt"},
+        {"role": "assistant", "content": "😀 done"},  # the halves of a pair come back joined
+    ]
+    assert (
+        History(list(history)[1:]).to_json()
+        == '[{"role": "assistant", "content": "\\ud83d\\ude00 done"}]'
+    )
+
+
+def test_lone_surrogates_are_refused_on_the_way_in_and_repair_reads_them() -> None:
+    stored = json.dumps([{"role": "user", "content": "ls: \udcff"}])
+
+    with pytest.raises(HistoryError) as caught:
+        History.from_json(stored)
+
+    assert str(caught.value) == (
+        "message 0: content has a lone surrogate ('\\udcff' at character 4), which UTF-8 cannot"
+        " encode (repair_history replaces it)"
+    )
+    str(caught.value).encode("utf-8")
+    (message,) = History.from_openai(repair_history(json.loads(stored)))
+    assert message == UserMessage(content="ls: \ufffd")
+
+
+@pytest.mark.parametrize("depth", [101, 1000, 100_000])
+def test_json_nested_too_deep_is_a_history_error(depth: int) -> None:
+    content = "[" * depth + "]" * depth
+    text = f'[{{"role": "user", "content": [{{"type": "text", "deep": {content}}}]}}]'
+
+    with pytest.raises(HistoryError, match="nested deeper than 100 levels"):
+        History.from_json(text)
+
+
+def test_a_cyclic_message_is_a_history_error() -> None:
+    part: dict[str, Any] = {"type": "text", "text": "x"}
+    part["again"] = [part]
+    with pytest.raises(HistoryError, match="message 0: cannot be sent as JSON: contains itself"):
+        History.from_openai([{"role": "user", "content": [part]}])
+
+
+@pytest.mark.parametrize("text", [None, 3, ["[]"]])
+def test_from_json_needs_text(text: Any) -> None:
+    with pytest.raises(HistoryError, match="expected JSON text"):
+        History.from_json(text)
+
+
+def test_content_parts_are_the_history_s_own() -> None:
+    parts = [{"type": "text", "text": "hi", "meta": {"tags": ["a"]}}]
+    history = History([UserMessage(content=parts)])
+
+    given = history.to_openai()
+    given[0]["content"][0]["meta"]["tags"].append("changed")
+
+    assert history.to_openai()[0]["content"] == [
+        {"type": "text", "text": "hi", "meta": {"tags": ["a"]}}
+    ]

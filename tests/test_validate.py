@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agentools import History
+from agentools import History, HistoryError
 from agentools._validate import (
     MISSING_TOOL_RESULT,
     HistoryProblem,
@@ -26,6 +26,7 @@ from agentools.messages import (
     ToolMessage,
     UserMessage,
 )
+from agentools.partial_json import MAX_JSON_DEPTH
 
 
 def call(call_id: str, name: str = "get_weather", arguments: str = "{}") -> dict[str, Any]:
@@ -585,6 +586,282 @@ def test_repair_copies() -> None:
     repaired[0]["content"][0]["text"] = "changed"
     repaired[1]["tool_calls"][0]["function"]["name"] = "changed"
     assert history == before
+
+
+# --- text UTF-8 cannot encode ------------------------------------------------------------------
+
+LONE = "\udcff"  # os.fsdecode(b"\xff"): a file name that is not UTF-8
+# Joined from a list: st.text() leaves surrogates out of an alphabet that is a union.
+surrogate_texts = st.lists(
+    st.characters(categories=["Cs"]) | st.sampled_from(["\ud83d", "\ude00"]) | st.characters(),
+    max_size=8,
+).map("".join)
+HALVES = "\ud83d\ude00"  # an emoji's pair, written as two halves by split \uXXXX escapes
+
+SURROGATES = {
+    "user content": (
+        [user(f"open {LONE}.txt")],
+        "message 0 (user): content has a lone surrogate ('\\udcff' at character 5), which UTF-8"
+        " cannot encode",
+        [user("open \ufffd.txt")],
+    ),
+    "a content part's text": (
+        [user([{"type": "text", "text": "ok"}, {"type": "text", "text": f"hi {HALVES}"}])],
+        "message 0 (user): content[1].text has a lone surrogate ('\\ud83d' at character 3),"
+        " which UTF-8 cannot encode",
+        [user([{"type": "text", "text": "ok"}, {"type": "text", "text": "hi 😀"}])],
+    ),
+    "assistant content": (
+        [says(f"x{HALVES}{LONE}")],
+        "message 0 (assistant): content has a lone surrogate ('\\ud83d' at character 1), which"
+        " UTF-8 cannot encode",
+        [says("x😀\ufffd")],
+    ),
+    "a refusal": (
+        [{"role": "assistant", "refusal": f"no {LONE}"}],
+        "message 0 (assistant): refusal has a lone surrogate ('\\udcff' at character 3), which"
+        " UTF-8 cannot encode",
+        [{"role": "assistant", "refusal": "no \ufffd"}],
+    ),
+    "a system message": (
+        [{"role": "system", "content": LONE}],
+        "message 0 (system): content has a lone surrogate ('\\udcff' at character 0), which"
+        " UTF-8 cannot encode",
+        [{"role": "system", "content": "\ufffd"}],
+    ),
+    "tool call arguments": (
+        [asks(call("c1", arguments=json.dumps({"path": LONE}, ensure_ascii=False))), answer("c1")],
+        "message 0 (assistant): tool_calls[0].function.arguments has a lone surrogate ('\\udcff'"
+        " at character 10), which UTF-8 cannot encode",
+        [asks(call("c1", arguments='{"path": "\ufffd"}')), answer("c1")],
+    ),
+    "a tool's result": (
+        [asks(call("c1")), answer("c1", f"listed {LONE}")],
+        "message 1 (tool): content has a lone surrogate ('\\udcff' at character 7), which UTF-8"
+        " cannot encode",
+        [asks(call("c1")), answer("c1", "listed \ufffd")],
+    ),
+}
+
+
+@pytest.mark.parametrize(("history", "says", "repaired"), SURROGATES.values(), ids=SURROGATES)
+def test_text_utf8_cannot_encode_is_reported_and_repaired(
+    history: list[Any], says: str, repaired: list[Any]
+) -> None:
+    with pytest.raises(UnicodeEncodeError):
+        json.dumps(history, ensure_ascii=False).encode()  # what the SDK does with a request
+
+    (problem,) = validate_history(history)
+    assert (problem.code, problem.message) == ("lone-surrogate", says)
+    assert repair_history(history) == repaired
+    json.dumps(repaired, ensure_ascii=False).encode()
+    assert validate_history(repaired) == []
+    History.from_openai(repaired)
+
+
+def test_a_call_id_with_a_lone_surrogate_still_pairs_with_its_answer() -> None:
+    history = [asks(call(f"c{LONE}"), call(f"d{HALVES}")), answer(f"d{HALVES}"), answer(f"c{LONE}")]
+
+    assert [code for _, code, _ in found(history)] == ["lone-surrogate"] * 4
+    assert repair_history(history) == [
+        asks(call("c\ufffd"), call("d😀")),
+        answer("d😀"),
+        answer("c\ufffd"),
+    ]
+
+
+def test_a_name_with_a_lone_surrogate_breaks_the_name_rule_once() -> None:
+    history = [{**user(), "name": f"Ada{LONE}"}, asks(call("c1", f"get{LONE}")), answer("c1")]
+
+    assert [code for _, code, _ in found(history)] == ["bad-name", "bad-tool-name"]
+    assert repair_history(history) == [
+        {**user(), "name": "Ada_"},
+        asks(call("c1", "get_")),
+        answer("c1"),
+    ]
+
+
+def test_problems_quote_lone_surrogates_as_escapes() -> None:
+    history = [asks(call(f"c{LONE}", f"f{LONE}", "{")), answer(f"x{LONE}")]
+    problems = validate_history(history)
+    assert len(problems) == 6
+    for problem in problems:
+        str(problem).encode()  # printable, written to a log, whatever it quotes
+    assert any("tool call 'c\\udcff' (f\\udcff)" in problem.message for problem in problems)
+
+
+@given(
+    st.lists(
+        st.sampled_from([user, says, lambda text: answer("c1", text)]).flatmap(
+            lambda make: surrogate_texts.map(make)
+        ),
+        max_size=5,
+    )
+)
+def test_repaired_histories_can_always_be_sent(messages: list[dict[str, Any]]) -> None:
+    history = [asks(call("c1")), *messages]
+    cannot_send = False
+    try:
+        json.dumps(history, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        cannot_send = True
+
+    assert cannot_send == (
+        "lone-surrogate" in {problem.code for problem in validate_history(history)}
+    )
+    repaired = repair_history(history)
+    json.dumps(repaired, ensure_ascii=False).encode()
+    assert validate_history(repaired) == []
+
+
+# --- nesting ------------------------------------------------------------------------------------
+
+DEPTH = MAX_JSON_DEPTH
+
+
+def nest(levels: int, leaf: Any = "x") -> Any:
+    """``leaf`` inside ``levels`` arrays and objects, in turn."""
+    value = leaf
+    for level in range(levels):
+        value = [value] if level % 2 else {"k": value}
+    return value
+
+
+@pytest.mark.parametrize("depth", [DEPTH - 1, DEPTH])
+def test_arguments_nested_up_to_the_limit_are_json(depth: int) -> None:
+    history = [asks(call("c1", arguments="[" * depth + "]" * depth)), answer("c1")]
+    assert validate_history(history) == []
+    assert repair_history(history) == history
+
+
+@pytest.mark.parametrize("depth", [DEPTH + 1, 1000, 10_000])
+def test_arguments_nested_deeper_are_not(depth: int) -> None:
+    history = [asks(call("c1", arguments="[" * depth + "]" * depth)), answer("c1")]
+
+    assert found(history) == [
+        (
+            0,
+            "arguments-not-json",
+            "message 0 (assistant): tool call 'c1' (get_weather) has arguments that are not valid"
+            " JSON (nested deeper than 100 levels at position 100)",
+        )
+    ]
+    assert repair_history(history) == [asks(call("c1")), answer("c1")]
+
+
+def part(levels: int) -> dict[str, Any]:
+    """A content part that makes its user message nested ``levels`` deep in all."""
+    return {"type": "text", "text": "hi", "extra": nest(levels - 3)}
+
+
+def test_a_message_nested_up_to_the_limit_is_valid() -> None:
+    history = [user([part(DEPTH)])]
+    assert validate_history(history) == []
+    assert repair_history(history) == history
+    assert History.from_openai(history).to_openai() == history
+
+
+cyclic_part: dict[str, Any] = {"type": "text", "text": "me"}
+cyclic_part["self"] = cyclic_part
+deep_key: Any = ()
+for _ in range(10_000):
+    deep_key = (deep_key,)
+
+TOO_DEEP = {
+    "a content part one level too deep": user([part(DEPTH + 1)]),
+    "a content part 10,000 deep": user([part(10_000)]),
+    "a cyclic content part": user([cyclic_part]),
+    "a deep unknown field": {**says(), "extra": nest(10_000)},
+    "a deep role": {"role": nest(10_000)},
+    "a deep name": {**user(), "name": nest(10_000)},
+    "deep tool calls": {"role": "assistant", "tool_calls": nest(10_000)},
+    "a deep key": {**user(), deep_key: 1},
+}
+
+
+@pytest.mark.parametrize("message", TOO_DEEP.values(), ids=TOO_DEEP)
+def test_a_message_nested_too_deep_is_described_and_dropped(message: Any) -> None:
+    history = [user("before"), message, says("after")]
+
+    ((index, code, text),) = found(history)
+    assert (index, code) == (1, "too-deep")
+    assert text in {
+        "message 1: cannot be sent as JSON: nested deeper than 100 levels",
+        "message 1: cannot be sent as JSON: contains itself",
+    }
+    assert repair_history(history) == [user("before"), says("after")]
+    with pytest.raises(HistoryError, match="message 1: cannot be sent as JSON"):
+        History.from_openai(history)
+
+
+def test_deep_lists_as_messages_or_as_the_history_are_described() -> None:
+    deep: list[Any] = []
+    for _ in range(10_000):
+        deep = [deep]
+    assert found([deep]) == [(0, "not-an-object", "message 0: expected a message object, not list")]
+    assert repair_history([deep]) == []
+    assert found(deep) == [(0, "not-an-object", "message 0: expected a message object, not list")]
+    assert [code for _, code, _ in found([nest(9_999)])] == ["too-deep"]  # a dict: a message
+
+
+def test_a_history_object_holding_a_part_too_deep_is_described() -> None:
+    history = History([UserMessage(content=[part(10_000)]), UserMessage(content=[cyclic_part])])
+    assert [(index, code) for index, code, _ in found(history)] == [
+        (0, "too-deep"),
+        (1, "too-deep"),
+    ]
+    assert repair_history(history) == []
+
+
+@st.composite
+def deeply_nested(draw: st.DrawFn) -> Any:
+    """Arrays and objects nested around the limit or far past it, or a cycle."""
+    if draw(st.integers(0, 3)) == 0:
+        loop: list[Any] = [draw(json_values)]
+        loop.append(nest(draw(st.integers(0, 3)), loop))
+        return loop
+    levels = draw(st.sampled_from([DEPTH - 5, DEPTH - 2, DEPTH + 1, 5_000]))
+    return nest(levels, draw(json_values))
+
+
+@st.composite
+def with_deep_parts(draw: st.DrawFn) -> list[Any]:
+    """A conversation with deep or cyclic values in a few places: as messages, or in fields
+    (content, a content part, an unknown field, the role, tool calls, a tool call's arguments)."""
+    messages: list[Any] = draw(mutated()) or [user()]
+    for _ in range(draw(st.integers(1, 3))):
+        index = draw(st.integers(0, len(messages) - 1))
+        target = messages[index]
+        value = draw(deeply_nested())
+        place = draw(
+            st.sampled_from(
+                ["message", "content", "part", "extra", "role", "tool_calls", "arguments"]
+            )
+        )
+        if place == "message" or not isinstance(target, dict):
+            messages[index] = value
+        elif place == "part":
+            target["content"] = [{"type": "text", "text": "x", "extra": value}]
+        elif place == "arguments":
+            levels = draw(st.sampled_from([DEPTH, DEPTH + 1, 5_000]))
+            target["tool_calls"] = [call("c9", arguments="[" * levels + "]" * levels)]
+        else:
+            target[place] = value
+    return messages
+
+
+@given(with_deep_parts())
+def test_deep_and_cyclic_histories_are_described_and_repaired(messages: list[Any]) -> None:
+    problems = validate_history(messages)
+    repaired = repair_history(messages)
+    assert validate_history(repaired) == []
+    assert repair_history(repaired) == repaired
+    History.from_openai(repaired).to_json()
+    if any(problem.code == "too-deep" for problem in problems):
+        with pytest.raises(HistoryError):
+            History.from_openai(messages)
+    elif not problems:
+        History.from_openai(messages)
 
 
 # --- properties ---------------------------------------------------------------------------------
