@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -461,19 +462,32 @@ def _sent_calls(raw_calls: object) -> tuple[_Call, ...]:
 
 
 def _distinct_ids(call_ids: list[str]) -> list[str]:
-    """The ids, with a suffix on each repeat so that no two are equal."""
+    """The ids, with a suffix on each repeat so that no two are equal: the first suffix from 2
+    on that makes an id used nowhere else (neither given nor made before).
+
+    Linear: the search for an id's next suffix goes on from where its last one stopped, as every
+    id it passed is still taken.
+    """
     taken = set(call_ids)
     seen: set[str] = set()
+    next_suffix: dict[str, int] = {}
     result = []
     for call_id in call_ids:
         new_id = call_id
-        suffix = 2
-        while new_id in seen or (new_id != call_id and new_id in taken):
-            new_id = f"{call_id}_{suffix}"
-            suffix += 1
+        if call_id in seen:
+            suffix = next_suffix.get(call_id, 2)
+            new_id = _suffixed(call_id, suffix)
+            while new_id in seen or new_id in taken:
+                suffix += 1
+                new_id = _suffixed(call_id, suffix)
+            next_suffix[call_id] = suffix + 1
         seen.add(new_id)
         result.append(new_id)
     return result
+
+
+def _suffixed(call_id: str, suffix: int) -> str:
+    return f"{call_id}_{suffix}"
 
 
 def _reject_constant(name: str) -> Any:
@@ -520,12 +534,12 @@ class _Block:
 
     index: int
     calls: tuple[_Call, ...]
-    waiting: dict[str, list[int]] = attrs.field(factory=dict)
+    waiting: dict[str, deque[int]] = attrs.field(factory=dict)
     answered_by: dict[str, int] = attrs.field(factory=dict)
 
     def __attrs_post_init__(self) -> None:
         for position, call in enumerate(self.calls):
-            self.waiting.setdefault(call.original, []).append(position)
+            self.waiting.setdefault(call.original, deque()).append(position)
 
     def unanswered(self) -> Iterator[_Call]:
         positions = sorted(position for queue in self.waiting.values() for position in queue)
@@ -579,7 +593,7 @@ class _Walk:
             self.report(entry, "duplicate-tool-answer", text)
         else:
             block.answered_by[call_id] = entry.index
-            call = block.calls[queue.pop(0)]
+            call = block.calls[queue.popleft()]
             if entry.message is not None:
                 self.output.append({**entry.message, "tool_call_id": call.id})
 
