@@ -243,6 +243,20 @@ def test_requests_are_recorded(server: FakeOpenAIServer) -> None:
     assert server.pending == 0
 
 
+def test_recorded_requests_hide_the_api_key_in_their_repr(server: FakeOpenAIServer) -> None:
+    server.add(Turn(text="one"))
+
+    call(server, "sync", client_options={"api_key": "sk-very-secret-123"})
+
+    (request,) = server.requests
+    assert "sk-very-secret-123" not in repr(server.requests)
+    assert "'authorization': 'Bearer ***'" in repr(request)
+    assert request.headers["authorization"] == "Bearer sk-very-secret-123"  # kept for asserts
+    hidden = RecordedRequest("POST", "/", headers={"api-key": "k", "x-api-key": "Token k"})
+    assert "'k'" not in repr(hidden)
+    assert "'Token ***'" in repr(hidden)
+
+
 def test_script_exhausted_is_a_loud_internal_server_error(
     server: FakeOpenAIServer, kind: str
 ) -> None:

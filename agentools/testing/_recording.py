@@ -8,18 +8,33 @@ import attrs
 
 __all__ = ["RecordedRequest"]
 
+# Headers that carry a credential: their values are hidden in reprs (tests print them).
+_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "api-key", "x-api-key"})
+
+
+def _hide_secrets(headers: dict[str, str]) -> str:
+    """The headers' repr with each credential hidden; an auth scheme (``Bearer``) is kept."""
+    shown = {}
+    for name, value in headers.items():
+        if name.lower() in _SECRET_HEADERS:
+            scheme, _, secret = value.partition(" ")
+            value = f"{scheme} ***" if secret else "***"
+        shown[name] = value
+    return repr(shown)
+
 
 @attrs.frozen
 class RecordedRequest:
     """One HTTP request as the server read it.
 
-    ``headers`` has lower-case names. ``body`` is the parsed JSON object, or empty when the body
-    was empty, not JSON or not an object (``raw_body`` keeps the bytes either way).
+    ``headers`` has lower-case names; the repr hides credentials (``Authorization: Bearer ***``),
+    the dict keeps them. ``body`` is the parsed JSON object, or empty when the body was empty, not
+    JSON or not an object (``raw_body`` keeps the bytes either way).
     """
 
     method: str
     path: str
-    headers: dict[str, str] = attrs.field(factory=dict)
+    headers: dict[str, str] = attrs.field(factory=dict, repr=_hide_secrets)
     body: dict[str, Any] = attrs.field(factory=dict)
     raw_body: bytes = b""
 
