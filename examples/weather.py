@@ -2,11 +2,14 @@
 
     python examples/weather.py                      # offline, on agentools' embedded model
     OPENAI_API_KEY=sk-... python examples/weather.py "Weather in Rome?"   # a real endpoint
+    OPENAI_BASE_URL=http://localhost:8080/v1 python examples/weather.py  # a local server
 
 With ``OPENAI_API_KEY`` or ``OPENAI_BASE_URL`` set it talks to that endpoint (model from
 ``AGENTOOLS_MODEL``, default ``gpt-4o-mini``); otherwise it starts agentools' loopback
 OpenAI-compatible server with its rule-based offline model, and the same code runs unchanged
-through the real ``openai`` client, over real HTTP and SSE.
+through the real ``openai`` client, over real HTTP and SSE. A base URL without a key is taken to
+be a local OpenAI-compatible server (llama.cpp, vLLM, Ollama...), which needs none: the ``openai``
+client, which insists on one, gets a placeholder.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import os
 import sys
 from collections.abc import Iterator
 from typing import Any
+
+from openai import AsyncOpenAI, OpenAI
 
 from agentools import Assistant, function_tool
 from agentools.hooks import PrintHooks
@@ -42,7 +47,11 @@ def get_weather(city: str, unit: str = "celsius") -> dict[str, Any]:
 def endpoint() -> Iterator[dict[str, Any]]:
     """The real endpoint if one is configured, else the offline model on a loopback server."""
     if os.environ.get("OPENAI_API_KEY") or os.environ.get("OPENAI_BASE_URL"):
-        yield {"model": os.environ.get("AGENTOOLS_MODEL", "gpt-4o-mini")}
+        settings: dict[str, Any] = {"model": os.environ.get("AGENTOOLS_MODEL", "gpt-4o-mini")}
+        if not os.environ.get("OPENAI_API_KEY"):  # a local server: any key will do
+            settings["client"] = OpenAI(api_key="no-key-needed")
+            settings["async_client"] = AsyncOpenAI(api_key="no-key-needed")
+        yield settings
         return
     with FakeOpenAIServer(responder=offline_model) as server:
         yield {"model": "offline", "client": server.client(), "async_client": server.async_client()}
