@@ -37,6 +37,7 @@ from agentools import (
     Assistant,
     CancelToken,
     ContentFilterError,
+    HookError,
     Hooks,
     MaxTokensExceeded,
     MaxTurnsExceeded,
@@ -86,6 +87,10 @@ STALL = 0.3
 """The client's ``timeout`` in the rows where the server stalls (for 5 s unless the client goes)."""
 TOOL_SLEEP = 0.5
 """How long an ``async def`` tool sleeps in the cancellation rows (when nothing cancels it)."""
+MISSING = "missing"
+"""The key ``lookup`` raises for (``LookupError``, its message naming a file)."""
+HIDDEN = "Error: the tool failed."
+"""What the model is told of a tool's exception with ``tool_error_detail="none"``."""
 
 
 class Boom(Exception):
@@ -201,6 +206,8 @@ def lookup_tool(ran: list[str]) -> Any:
     def lookup(key: str) -> str:
         """Look a key up."""
         ran.append(key)
+        if key == MISSING:
+            raise LookupError(f"no {key} in /srv/secrets.db")
         return f"value of {key}"
 
     @lookup.preview
@@ -234,6 +241,12 @@ def called(*keys: str) -> tuple[dict[str, Any], ...]:
         for key in keys
     ]
     return ({"role": "assistant", "tool_calls": calls}, *answers)
+
+
+def told(key: str, content: str) -> tuple[dict[str, Any], ...]:
+    """The whole unit a tool turn for ``key`` leaves when the model is told ``content`` of it."""
+    message, answer = called(key)
+    return (message, {**answer, "content": content})
 
 
 class Recorder(RecordingHooks):
@@ -419,6 +432,25 @@ CASES = [
         streams=(False,),
         options={"max_text_chars": CAP},
         raises=openai.APIConnectionError,
+    ),
+    # -- caps on an answer's tool calls: their number, and their names (64 characters)
+    Case(
+        id="too-many-tool-calls",
+        turns=(tool_turn("a", "b", "c"),),
+        options={"max_tool_calls": 2},
+        raises=ResponseTooLarge,
+        hooks={"on_tool_call": 0},
+    ),
+    Case(
+        id="tool-name-past-64-characters",
+        turns=(
+            Turn(
+                tool_calls=[ToolCallSpec(name="lookup" * 11, arguments={"key": "a"}, id="call_a")],
+                chunking=Chunking(name=6),
+            ),
+        ),
+        raises=ResponseTooLarge,
+        hooks={"on_tool_call": 0},
     ),
     # -- what the model says: refusal, content filter, token limit
     Case(
@@ -617,6 +649,18 @@ CASES = [
         hooks={"on_retry": 0},
         requests=2,
     ),
+    # -- a tool that raises: the run goes on, and the model is told as much as the setting says
+    Case(
+        id="tool-raises-detail-none",
+        turns=(tool_turn(MISSING), Turn(text=ANSWER)),
+        options={"tool_error_detail": "none"},
+        returns=ANSWER,
+        kept=(*told(MISSING, HIDDEN), said(ANSWER)),
+        ran=(MISSING,),
+        hooks={"on_tool_result": 1},
+        requests=2,
+        last_sent={"role": "tool", "tool_call_id": f"call_{MISSING}", "content": HIDDEN},
+    ),
 ]
 
 
@@ -708,6 +752,11 @@ class HookCase:
     ran: tuple[str, ...] | None = ()
     """The tool calls that ran (``None``: not checked)."""
     streams: tuple[bool, ...] = (True, False)
+    error: type[BaseException] | None = None
+    """What the hook raises, under both runners; ``None``: ``Boom`` under both, and
+    ``KeyboardInterrupt`` under the blocking one."""
+    raises: type[BaseException] | None = None
+    """What the run raises instead of the hook's exception (then its ``__cause__``)."""
 
 
 HOOK_CASES = [
@@ -758,6 +807,31 @@ HOOK_CASES = [
         hook="on_response_end",
         turns=(Turn(text=ANSWER),),
     ),
+    # StopIteration cannot leave a generator (Python makes it a RuntimeError): it is a HookError.
+    HookCase(
+        id="on_partial_text-stop-iteration",
+        hook="on_partial_text",
+        turns=(long_turn(),),
+        streams=(True,),
+        error=StopIteration,
+        raises=HookError,
+    ),
+    HookCase(
+        id="on_tool_result-stop-iteration",
+        hook="on_tool_result",
+        turns=(tool_turn("a"),),
+        kept=called("a"),
+        ran=("a",),
+        error=StopIteration,
+        raises=HookError,
+    ),
+    HookCase(
+        id="on_response_end-stop-iteration",
+        hook="on_response_end",
+        turns=(Turn(text=ANSWER),),
+        error=StopIteration,
+        raises=HookError,
+    ),
 ]
 
 
@@ -776,6 +850,11 @@ def _hook_cells() -> Iterator[Any]:
     for case in HOOK_CASES:
         for stream in case.streams:
             kind = "stream" if stream else "whole"
+            if case.error is not None:
+                for runner in ("blocking", "async"):
+                    param = (runner, case, stream, case.error)
+                    yield pytest.param(*param, id=f"{case.id}-{kind}-{runner}")
+                continue
             yield pytest.param("blocking", case, stream, Boom, id=f"{case.id}-{kind}-blocking")
             yield pytest.param("async", case, stream, Boom, id=f"{case.id}-{kind}-async")
             yield pytest.param(
@@ -802,6 +881,9 @@ def test_hook_raises(
 
     outcome = attempt(runner, assistant)
 
+    if case.raises is not None:
+        assert type(outcome) is case.raises, outcome
+        outcome = outcome.__cause__
     assert type(outcome) is error
     assert str(outcome) == case.hook
     if case.ran is not None:
