@@ -52,7 +52,14 @@ _characters = st.one_of(
     st.sampled_from('"\\/\b\f\n\r\t\x00\x1f\x7f\u2028\ufeffé😀\U0010ffff'),
     st.characters(categories=["Cs"]),  # lone surrogates
 )
-_strings = st.text(_characters, max_size=12) | st.text(_characters, min_size=13, max_size=80)
+
+
+# Joined from lists: st.text() leaves the surrogates out of an alphabet that is a union.
+def _text(alphabet: st.SearchStrategy[str], min_size: int = 0, max_size: int = 12) -> Any:
+    return st.lists(alphabet, min_size=min_size, max_size=max_size).map("".join)
+
+
+_strings = _text(_characters) | _text(_characters, min_size=13, max_size=80)
 _scalars = st.one_of(
     st.none(),
     st.booleans(),
@@ -131,7 +138,7 @@ def mutated_json_texts(draw: st.DrawFn) -> str:
 
 
 _json_alphabet = st.sampled_from('{}[]",:\\ \t\n-+.eE0123456789truefalsnIN/bu') | _characters
-arbitrary_texts = st.text(_json_alphabet, max_size=30)
+arbitrary_texts = _text(_json_alphabet, max_size=30)
 _NEVER_VALID = "".join(chr(c) for c in range(32) if chr(c) not in " \t\n\r")
 
 
@@ -239,7 +246,7 @@ def test_any_text_parses_like_json_loads_or_raises_partial_json_error(
 def test_error_points_at_the_first_bad_character(text: str, data: st.DataObject) -> None:
     i = data.draw(st.integers(0, len(text)))
     bad = data.draw(st.sampled_from(_NEVER_VALID))
-    bad_text = text[:i] + bad + data.draw(st.text(_json_alphabet, max_size=4))
+    bad_text = text[:i] + bad + data.draw(_text(_json_alphabet, max_size=4))
     chunks = data.draw(splits(bad_text))
     with pytest.raises(PartialJSONError) as error:
         feed_all(chunks)
