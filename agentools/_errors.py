@@ -78,11 +78,12 @@ class ToolErrorsExceeded(AgentoolsError):
 
 class ResponseTooLarge(ModelProtocolError):
     """The model's answer went past a size cap (``max_text_chars`` for its text or refusal,
-    ``max_argument_chars`` for one tool call's arguments): the stream was stopped there, so that
-    a runaway model or server cannot exhaust memory. Nothing of that answer is kept."""
+    ``max_argument_chars`` for one tool call's arguments, 64 characters for a tool's name,
+    ``max_tool_calls`` for its number of calls): the stream was stopped there, so that a runaway
+    model or server cannot exhaust memory. Nothing of that answer is kept."""
 
-    def __init__(self, what: str, limit: int) -> None:
-        super().__init__(f"the model's {what} went past {limit:,} characters")
+    def __init__(self, what: str, limit: int, unit: str = "characters") -> None:
+        super().__init__(f"the model's {what} went past {limit:,} {unit}")
         self.what = what
         self.limit = limit
 

@@ -9,6 +9,7 @@ piece, not to all of it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -16,6 +17,7 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from openai.types.completion_usage import CompletionUsage
 
 from .._errors import ModelProtocolError, ResponseTooLarge
+from .._sendable import encodable
 from ..calls import PartialToolCall, ToolCall
 from ..events import Event, TextDelta, ToolCallDelta
 from ..messages import AssistantMessage, TokenUsage, ToolCallRecord
@@ -26,6 +28,7 @@ __all__ = ["MAX_NAME", "ChunkAccumulator", "CompletionReader"]
 
 MAX_NAME = 64
 """The longest function name the API takes: a longer one can never be right."""
+_NOT_NAME = re.compile(r"[^a-zA-Z0-9_-]")
 
 
 class _CallBuffer:
@@ -100,10 +103,13 @@ def _usage(usage: CompletionUsage | None) -> TokenUsage | None:
 
 
 def _record(call: ToolCall) -> ToolCallRecord:
-    # The API rejects a history whose arguments do not parse, so a broken call is stored as "{}"
-    # (the model is told what was wrong in the tool message that answers it).
+    """The call as the history keeps it: in a form the API takes back. Arguments that do not
+    parse are stored as "{}" and a name with characters the API refuses has them replaced by "_"
+    (the tool message answering the call tells the model what was wrong: no tool has that
+    name)."""
     arguments = call.arguments if call.arguments_error is None and call.arguments.strip() else "{}"
-    return ToolCallRecord(id=call.id, name=call.name, arguments=arguments)
+    name = _NOT_NAME.sub("_", call.name)
+    return ToolCallRecord(id=encodable(call.id), name=name, arguments=encodable(arguments))
 
 
 def _answer(
@@ -116,8 +122,8 @@ def _answer(
     if finish_reason is None:
         raise ModelProtocolError("the model's answer ended without a finish_reason")
     message = AssistantMessage(
-        content=content or None,
-        refusal=refusal or None,
+        content=encodable(content) if content else None,
+        refusal=encodable(refusal) if refusal else None,
         tool_calls=tuple(_record(call) for call in calls),
     )
     return ModelAnswer(message=message, calls=calls, finish_reason=finish_reason, usage=usage)
@@ -199,7 +205,7 @@ class ChunkAccumulator:
         buffer = self._calls.get(index)
         if buffer is None:
             if len(self._calls) >= self._max_calls:
-                raise ResponseTooLarge("number of tool calls", self._max_calls)
+                raise ResponseTooLarge("tool calls", self._max_calls, "calls")
             buffer = self._calls[index] = _CallBuffer(index)
         if call_delta.id:
             buffer.id = call_delta.id
@@ -207,13 +213,13 @@ class ChunkAccumulator:
         if function is None:
             return
         name = function.name
-        # A name once the arguments have started is the name again (some servers repeat it in
-        # every delta), not more of it.
-        if name and not buffer.arguments:
+        piece = function.arguments
+        # Some servers repeat the whole name in every delta: a name once the arguments have
+        # started, or the same name again beside arguments, is not more of it.
+        if name and not buffer.arguments and not (piece and name == buffer.name):
             buffer.name += name
             if len(buffer.name) > MAX_NAME:
                 raise ResponseTooLarge(f"name of tool call {index}", MAX_NAME)
-        piece = function.arguments
         if piece:
             arguments = buffer.arguments
             buffer.arguments = ""
@@ -280,7 +286,7 @@ def _read(completion: ChatCompletion, limits: Limits) -> ModelAnswer:
         if text is not None and len(text) > limits.text:
             raise ResponseTooLarge(what, limits.text)
     if len(message.tool_calls or ()) > limits.calls:
-        raise ResponseTooLarge("number of tool calls", limits.calls)
+        raise ResponseTooLarge("tool calls", limits.calls, "calls")
     calls = []
     for index, call in enumerate(message.tool_calls or ()):
         function = getattr(call, "function", None)

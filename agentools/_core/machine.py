@@ -48,6 +48,7 @@ from .._errors import (
     RunCancelled,
     ToolErrorsExceeded,
 )
+from .._sendable import encodable
 from ..calls import PartialToolCall, ToolCall, ToolResult
 from ..cancel import CancelToken
 from ..events import (
@@ -216,6 +217,7 @@ class Machine:
         if not isinstance(prompt, str):
             self._break()
             raise MisuseError(f"the prompt must be a str, not {type(prompt).__name__}")
+        prompt = encodable(prompt)  # else every request of the conversation would fail
         self.history.append(UserMessage(content=prompt))
         model = self._settings().model
         _log(logging.DEBUG, "start", "run started with model %s", model, model=model)
@@ -388,9 +390,12 @@ class Machine:
         if the run was cancelled meanwhile."""
         if error is self._raised:
             return error
-        if isinstance(error, StopIteration):  # it could not leave the runner's generator
-            stopped = HookError(f"a hook raised StopIteration ({error!r}), which cannot end a run")
-            stopped.__cause__ = error
+        if isinstance(error, StopIteration) or isinstance(error.__cause__, StopIteration):
+            # It cannot leave the runner's generator (Python makes it a RuntimeError there, and
+            # in an async def hook already).
+            raised = error if isinstance(error, StopIteration) else error.__cause__
+            stopped = HookError(f"a hook raised StopIteration ({raised!r}), which cannot end a run")
+            stopped.__cause__ = raised
             error = stopped
         token = self._token
         if token is not None and token.cancelled and self._cancellable:

@@ -20,6 +20,7 @@ import attrs
 
 from .._errors import MalformedArgumentsError, ToolTimeoutError, UnknownToolError
 from .._schema import ArgumentsError, encode_result
+from .._sendable import encodable
 from ..calls import ToolCall, ToolResult
 from ..settings import ErrorDetail
 
@@ -146,11 +147,13 @@ def returned(call: ToolCall, value: Any) -> ToolResult:
         content = encode_result(value)
     except Exception as error:
         return raised(call, error)
-    return ToolResult(call_id=call.id, content=content, value=value)
+    # Text UTF-8 cannot encode (a file name from os.fsdecode) would poison the history.
+    return ToolResult(call_id=call.id, content=encodable(content), value=value)
 
 
 def raised(call: ToolCall, error: BaseException, detail: ErrorDetail = "message") -> ToolResult:
-    return ToolResult(call_id=call.id, content=describe_error(error, detail), error=error)
+    content = encodable(describe_error(error, detail))
+    return ToolResult(call_id=call.id, content=content, error=error)
 
 
 def timed_out(call: ToolCall, timeout: float | None) -> ToolResult:
