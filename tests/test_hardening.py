@@ -29,6 +29,7 @@ from agentools import (
     function_tool,
     validate_history,
 )
+from agentools.partial_json import MAX_JSON_DEPTH
 from agentools.testing import Chunking, FakeOpenAIServer, ToolCallSpec, Turn
 
 from .support import Bot, Runner, agentools_threads
@@ -569,6 +570,29 @@ def test_a_whole_answer_whose_content_is_not_text(
     with pytest.raises(ModelProtocolError, match="not a string"):
         runner.run(assistant, "go")
     assert assistant.history.to_openai() == [{"role": "user", "content": "go"}]
+
+
+@pytest.mark.parametrize("depth", [MAX_JSON_DEPTH, MAX_JSON_DEPTH + 1, 10_000])
+def test_arguments_nested_past_the_limit_are_not_json_for_the_loop_either(
+    server: FakeOpenAIServer, bot: Bot, runner: Runner, stream: bool, depth: int
+) -> None:
+    @function_tool
+    def take(value: Any) -> str:
+        """Takes anything."""
+        return "taken"
+
+    arguments = '{"value": ' + "[" * (depth - 1) + "]" * (depth - 1) + "}"
+    server.add(Turn(tool_calls=[ToolCallSpec(name="take", arguments=arguments)]), Turn(text="ok"))
+    assistant = bot(tools=[take], stream=stream)
+    assert runner.run(assistant, "go") == "ok"
+    (told,) = tool_message(server)
+    if depth <= MAX_JSON_DEPTH:
+        assert told == "taken"
+    else:
+        assert told.startswith("Error: MalformedArgumentsError:")
+        assert f"deeper than {MAX_JSON_DEPTH}" in told
+    history = assistant.history.to_openai()
+    assert validate_history(history) == []  # the parser and the validator draw the same line
 
 
 def test_stop_iteration_in_a_hook_is_a_hook_error(
