@@ -156,6 +156,18 @@ def serving(
     assert server.errors == []
 
 
+def raw_chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
+    """One ``chat.completion.chunk`` of choice 0 written by hand, for ``Turn(raw=[...])``: how a
+    test reproduces a server's quirk."""
+    return {
+        "id": "chatcmpl-raw",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "raw-model",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+    }
+
+
 # -- driving the machine by hand ------------------------------------------------------------
 
 

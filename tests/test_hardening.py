@@ -32,7 +32,7 @@ from agentools import (
 from agentools.partial_json import MAX_JSON_DEPTH
 from agentools.testing import Chunking, FakeOpenAIServer, ToolCallSpec, Turn
 
-from .support import Bot, Runner, agentools_threads
+from .support import Bot, Runner, agentools_threads, raw_chunk
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("REQUEST_ID", default="unset")
 
@@ -311,11 +311,11 @@ def call_delta(index: int | None, *, id: str | None, name: str = "", arguments: 
         delta["index"] = index
     if id is not None:
         delta["id"] = id
-    return {"choices": [{"index": 0, "delta": {"tool_calls": [delta]}}]}
+    return raw_chunk({"tool_calls": [delta]})
 
 
 def finish(reason: str = "tool_calls", usage: Any = None) -> dict[str, Any]:
-    chunk: dict[str, Any] = {"choices": [{"index": 0, "delta": {}, "finish_reason": reason}]}
+    chunk = raw_chunk({}, reason)
     if usage is not None:
         chunk["usage"] = usage
     return chunk
@@ -369,7 +369,7 @@ def test_an_emoji_split_across_chunks_is_joined_and_a_lone_half_replaced(
     server: FakeOpenAIServer, bot: Bot, runner: Runner
 ) -> None:
     def text(piece: str) -> dict[str, Any]:
-        return {"choices": [{"index": 0, "delta": {"content": piece}}]}
+        return raw_chunk({"content": piece})
 
     # Written as \uXXXX escapes, the pair's halves arrive in two chunks; a third half is alone.
     pieces = ["Smile ", "\ud83d", "\ude00", " and ", "\ud83d", "!"]
@@ -517,7 +517,7 @@ def test_a_cancel_after_the_end_changes_nothing(
 
 def test_usage_with_null_counts(server: FakeOpenAIServer, bot: Bot, runner: Runner) -> None:
     usage = {"prompt_tokens": None, "completion_tokens": 3, "total_tokens": None}
-    text = {"choices": [{"index": 0, "delta": {"content": "Hi."}}]}
+    text = raw_chunk({"content": "Hi."})
     server.add(Turn(raw=[text, finish("stop", usage=usage)]))
     totals: list[Any] = []
 

@@ -46,7 +46,7 @@ from agentools.testing import (
     Turn,
 )
 
-from .support import Bot, Runner, threads_left
+from .support import Bot, Runner, raw_chunk, threads_left
 
 PROMPT = "What is the value of a?"
 AGAIN = "And now?"
@@ -162,17 +162,6 @@ def test_too_many_tool_calls_says_so_without_characters(
     assert "characters" not in str(raised.value)
 
 
-def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
-    """One ``chat.completion.chunk`` of choice 0, as a raw turn sends it."""
-    return {
-        "id": "chatcmpl-raw",
-        "object": "chat.completion.chunk",
-        "created": 0,
-        "model": "fake-model",
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
-    }
-
-
 def name_in_pieces(name: str, size: int) -> Turn:
     """A streamed tool call whose name comes ``size`` characters per delta, all before its
     arguments, as some servers send it."""
@@ -180,10 +169,13 @@ def name_in_pieces(name: str, size: int) -> Turn:
     first = {"index": 0, "id": "call_long", "type": "function", "function": {"name": pieces[0]}}
     return Turn(
         raw=[
-            chunk({"role": "assistant", "content": None, "tool_calls": [first]}),
-            *(chunk({"tool_calls": [{"index": 0, "function": {"name": p}}]}) for p in pieces[1:]),
-            chunk({"tool_calls": [{"index": 0, "function": {"arguments": "{}"}}]}),
-            chunk({}, finish_reason="tool_calls"),
+            raw_chunk({"role": "assistant", "content": None, "tool_calls": [first]}),
+            *(
+                raw_chunk({"tool_calls": [{"index": 0, "function": {"name": p}}]})
+                for p in pieces[1:]
+            ),
+            raw_chunk({"tool_calls": [{"index": 0, "function": {"arguments": "{}"}}]}),
+            raw_chunk({}, finish_reason="tool_calls"),
         ]
     )
 

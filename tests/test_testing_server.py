@@ -33,7 +33,7 @@ from agentools.testing import (
     split_at,
 )
 
-from .support import server_threads, serving
+from .support import raw_chunk, server_threads, serving
 
 MESSAGES: list[Any] = [{"role": "user", "content": "What is the weather in Paris?"}]
 TEXT = "The quick brown fox jumps over the lazy dog."
@@ -432,17 +432,6 @@ def test_endless_ends_abruptly_at_its_bound(server: FakeOpenAIServer, stream: bo
 
 
 # -- raw wire data ----------------------------------------------------------------------------
-
-
-def raw_chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
-    """A chunk written by hand, as a test of a server's quirk would."""
-    return {
-        "id": "chatcmpl-raw",
-        "object": "chat.completion.chunk",
-        "created": 1,
-        "model": "raw-model",
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
-    }
 
 
 def test_raw_chunks_are_sent_as_given(server: FakeOpenAIServer, kind: str) -> None:
