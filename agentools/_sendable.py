@@ -23,6 +23,7 @@ from .partial_json import MAX_JSON_DEPTH
 
 __all__ = [
     "check_json",
+    "distinct_ids",
     "copy_json",
     "encodable",
     "escape_surrogates",
@@ -272,3 +273,34 @@ def unencodable(value: object, path: str = "") -> Iterator[tuple[str, str]]:
                 yield from walk(part, f"{where}[{index}]")
 
     return walk(value, path)
+
+
+def distinct_ids(call_ids: list[str]) -> list[str]:
+    """The tool-call ids of one message, with a suffix on each repeat so that no two are equal
+    (the API pairs each tool message with one call): the first suffix from 2 on that makes an id
+    used nowhere else (neither given nor made before). ``repair_history`` and the loop, for ids a
+    server reused, both name calls this way.
+
+    Linear: the search for an id's next suffix goes on from where its last one stopped, as every
+    id it passed is still taken.
+    """
+    taken = set(call_ids)
+    seen: set[str] = set()
+    next_suffix: dict[str, int] = {}
+    result = []
+    for call_id in call_ids:
+        new_id = call_id
+        if call_id in seen:
+            suffix = next_suffix.get(call_id, 2)
+            new_id = _suffixed(call_id, suffix)
+            while new_id in seen or new_id in taken:
+                suffix += 1
+                new_id = _suffixed(call_id, suffix)
+            next_suffix[call_id] = suffix + 1
+        seen.add(new_id)
+        result.append(new_id)
+    return result
+
+
+def _suffixed(call_id: str, suffix: int) -> str:
+    return f"{call_id}_{suffix}"

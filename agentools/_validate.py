@@ -48,6 +48,7 @@ from ._converter import FIELDS_BY_ROLE, HistoryError, is_user_content, structure
 from ._sendable import (
     check_json,
     copy_json,
+    distinct_ids,
     encodable,
     escape_surrogates,
     lone_surrogate,
@@ -347,7 +348,7 @@ class _MessageCheck:
             for position, call in enumerate(raw_calls)
             if (fixed := self.check_call(position, call)) is not None
         ]
-        renamed = _distinct_ids([encodable(call["id"]) for call in kept])
+        renamed = distinct_ids([encodable(call["id"]) for call in kept])
         self.calls = tuple(
             _Call(call["id"], new_id, call["function"]["name"])
             for call, new_id in zip(kept, renamed, strict=True)
@@ -459,35 +460,6 @@ def _sent_calls(raw_calls: object) -> tuple[_Call, ...]:
             name = function.get("name") if isinstance(function, Mapping) else None
             calls.append(_Call(call["id"], call["id"], name if isinstance(name, str) else None))
     return tuple(calls)
-
-
-def _distinct_ids(call_ids: list[str]) -> list[str]:
-    """The ids, with a suffix on each repeat so that no two are equal: the first suffix from 2
-    on that makes an id used nowhere else (neither given nor made before).
-
-    Linear: the search for an id's next suffix goes on from where its last one stopped, as every
-    id it passed is still taken.
-    """
-    taken = set(call_ids)
-    seen: set[str] = set()
-    next_suffix: dict[str, int] = {}
-    result = []
-    for call_id in call_ids:
-        new_id = call_id
-        if call_id in seen:
-            suffix = next_suffix.get(call_id, 2)
-            new_id = _suffixed(call_id, suffix)
-            while new_id in seen or new_id in taken:
-                suffix += 1
-                new_id = _suffixed(call_id, suffix)
-            next_suffix[call_id] = suffix + 1
-        seen.add(new_id)
-        result.append(new_id)
-    return result
-
-
-def _suffixed(call_id: str, suffix: int) -> str:
-    return f"{call_id}_{suffix}"
 
 
 def _reject_constant(name: str) -> Any:

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import agentools._sendable
 import agentools._validate
 from agentools import History, HistoryError
 from agentools._validate import (
@@ -871,13 +872,13 @@ def test_deep_and_cyclic_histories_are_described_and_repaired(messages: list[Any
 def test_repeated_ids_are_made_distinct_in_linear_work(monkeypatch: pytest.MonkeyPatch) -> None:
     # 8,000 calls sharing an id took 10.6 s: each repeat tried every suffix from 2 again.
     made: list[str] = []
-    suffixed = agentools._validate._suffixed
+    suffixed = agentools._sendable._suffixed
 
     def counted(call_id: str, suffix: int) -> str:
         made.append(call_id)
         return suffixed(call_id, suffix)
 
-    monkeypatch.setattr(agentools._validate, "_suffixed", counted)
+    monkeypatch.setattr(agentools._sendable, "_suffixed", counted)
     n = 4_000
     taken = [f"c_{k}" for k in range(2, n, 2)]  # every other suffix is taken already
     history = [asks(*(call(i) for i in ["c"] * n + taken)), *(answer(i) for i in ["c"] * n + taken)]

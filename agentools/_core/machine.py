@@ -80,7 +80,15 @@ from . import table
 from .feeds import ArgumentFeeds
 from .steps import NEED_INPUT, Action, CallModel, Decide, Finished, RunTools, StartConsumers, Step
 from .table import KINDS, TRANSITIONS, Input, State
-from .tool_calls import Carried, Invocation, distinct_ids, prepare, raised, returned, timed_out
+from .tool_calls import (
+    Carried,
+    Invocation,
+    prepare,
+    raised,
+    returned,
+    timed_out,
+    with_distinct_ids,
+)
 
 __all__ = ["CONTINUE_PROMPT", "CUT_CALL_MESSAGE", "Machine"]
 
@@ -101,9 +109,12 @@ never a key. Each record carries ``record.agentools``, a dict naming the ``event
 particulars (``turn``, ``tool``, ``call_id``, ``error``, ...) for structured handlers."""
 
 
-def _log(level: int, event: str, message: str, *args: object, **fields: object) -> None:
+def _log(level: int, event: str, message: str, **fields: object) -> None:
+    """Log ``message``, a ``str.format`` template of ``fields``; the fields go on the record
+    too, so each is written once."""
     if log.isEnabledFor(level):
-        log.log(level, message, *args, extra={"agentools": {"event": event, **fields}})
+        text = message.format(**fields)
+        log.log(level, text, extra={"agentools": {"event": event, **fields}})
 
 
 _NEXT: dict[State, dict[Input, State]] = {
@@ -180,8 +191,7 @@ class Machine:
     def next_step(self) -> Step:
         """The next thing to do: the events first, in order (then the previews' failures), then
         the next action, once; ``NEED_INPUT`` while the runner's action is under way."""
-        token = self._token
-        if token is not None and token.cancelled and self._cancellable:
+        if self._cancel_requested and self._cancellable:
             self.cancel()
         if self._events:
             return self._events.popleft()
@@ -220,7 +230,7 @@ class Machine:
         prompt = encodable(prompt)  # else every request of the conversation would fail
         self.history.append(UserMessage(content=prompt))
         model = self._settings().model
-        _log(logging.DEBUG, "start", "run started with model %s", model, model=model)
+        _log(logging.DEBUG, "start", "run started with model {model}", model=model)
         self._events.append(ResponseStart(prompt=prompt, model=model))
         self._enter(table.START)
         self._call_model()
@@ -256,7 +266,7 @@ class Machine:
     def receive_failure(self, error: Exception) -> None:
         """The model call failed with ``error`` (it may have streamed part of an answer)."""
         self._accept("failure")
-        if self._token is not None and self._token.cancelled:
+        if self._cancel_requested:
             self._actions.append(_Raise(self._cancel(error)))  # the failure is the cancel's
             return
         kind = self.api.failure(error)
@@ -294,13 +304,10 @@ class Machine:
             _log(
                 logging.INFO,
                 "tool error",
-                "tool %s (call %s) raised %s",
-                call.name,
-                call.id,
-                type(error).__name__,
+                "tool {tool} (call {call_id}) raised {error}",
                 tool=call.name,
                 call_id=call.id,
-                error=type(error).__name__,
+                error=_name(error),
             )
         except BaseException as error:  # KeyboardInterrupt, SystemExit: not the tool's failure
             self._fault(table.TOOL_INTERRUPTED, error)
@@ -320,10 +327,7 @@ class Machine:
         _log(
             logging.WARNING,
             "tool timeout",
-            "tool %s (call %s) ran past its timeout of %s s",
-            call.name,
-            call.id,
-            invocation.timeout,
+            "tool {tool} (call {call_id}) ran past its timeout of {timeout} s",
             tool=call.name,
             call_id=call.id,
             timeout=invocation.timeout,
@@ -397,8 +401,7 @@ class Machine:
             stopped = HookError(f"a hook raised StopIteration ({raised!r}), which cannot end a run")
             stopped.__cause__ = raised
             error = stopped
-        token = self._token
-        if token is not None and token.cancelled and self._cancellable:
+        if self._cancel_requested and self._cancellable:
             error = self._cancel(error)
         elif not self._ended:
             self._break()
@@ -437,7 +440,7 @@ class Machine:
 
     def _fault(self, given: Input, error: BaseException) -> None:
         """What the model sent (or a tool thread raised) ends the run: the next step raises it."""
-        _log(logging.WARNING, "fault", "run failed: %s", _name(error), error=_name(error))
+        _log(logging.WARNING, "fault", "run failed: {error}", error=_name(error))
         self._enter(given)
         self._drop_pending()
         self._actions.append(_Raise(error))
@@ -445,7 +448,7 @@ class Machine:
     def _end(self, given: Input, error: BaseException) -> None:
         """End the run with a documented ``error``, raised once the events before it are out
         (and what they completed is committed)."""
-        _log(logging.WARNING, "stop", "run stopped: %s", _name(error), error=_name(error))
+        _log(logging.WARNING, "stop", "run stopped: {error}", error=_name(error))
         self._enter(given)
         self._actions.append(_Raise(error))
 
@@ -457,6 +460,10 @@ class Machine:
         error = RunCancelled("the run was cancelled")
         error.__cause__ = cause
         return error
+
+    @property
+    def _cancel_requested(self) -> bool:
+        return self._token is not None and self._token.cancelled
 
     @property
     def _cancellable(self) -> bool:
@@ -504,12 +511,11 @@ class Machine:
         _log(
             logging.DEBUG,
             "model call",
-            "model call %d: %d messages, %d tools",
-            self._turn,
-            len(request.messages),
-            len(request.tools),
+            "model call {turn} to {model}: {messages} messages, {tools} tools",
             turn=self._turn,
             model=settings.model,
+            messages=len(request.messages),
+            tools=len(request.tools),
             stream=settings.stream,
         )
         self._actions.append(self._call)
@@ -536,10 +542,7 @@ class Machine:
         _log(
             logging.WARNING,
             "retry",
-            "model call broke (%s); calling again in %.2f s (attempt %d)",
-            _name(error),
-            delay,
-            self._retries,
+            "model call broke ({error}); calling again in {delay:.2f} s (attempt {attempt})",
             attempt=self._retries,
             delay=delay,
             error=_name(error),
@@ -553,14 +556,7 @@ class Machine:
 
     def _answered(self, answer: ModelAnswer) -> None:
         """A whole answer arrived: announce it, then run its tools, decide, or finish."""
-        calls = distinct_ids(answer.calls)
-        if calls is not answer.calls:
-            records = tuple(
-                attrs.evolve(record, id=call.id)
-                for record, call in zip(answer.message.tool_calls, calls, strict=True)
-            )
-            message = attrs.evolve(answer.message, tool_calls=records)
-            answer = attrs.evolve(answer, message=message, calls=calls)
+        answer = with_distinct_ids(answer)
         message = answer.message
         if answer.usage is not None:
             self._usage += answer.usage
@@ -601,10 +597,7 @@ class Machine:
                 _log(
                     logging.INFO,
                     "tool refused",
-                    "tool call %s to %r not run: %s",
-                    call.id,
-                    call.name,
-                    _name(prepared.error),
+                    "tool call {call_id} to {tool!r} not run: {error}",
                     tool=call.name,
                     call_id=call.id,
                     error=_name(prepared.error),
@@ -656,15 +649,12 @@ class Machine:
             self._uncommitted.extend(answers)
 
     def _finish(self, message: AssistantMessage, answers: list[ToolMessage]) -> None:
-        usage = self._usage
         _log(
             logging.DEBUG,
             "finish",
-            "run finished after %d model calls (%d tokens)",
-            self._turn,
-            usage.total_tokens,
+            "run finished after {turns} model calls ({total_tokens} tokens)",
             turns=self._turn,
-            total_tokens=usage.total_tokens,
+            total_tokens=self._usage.total_tokens,
         )
         self._commit(message, answers)
         self._events.append(ResponseEnd(text=self._text))

@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from .._adapters.base import ModelAnswer
 from .._errors import MalformedArgumentsError, ToolTimeoutError, UnknownToolError
 from .._schema import ArgumentsError, encode_result
-from .._sendable import encodable
+from .._sendable import distinct_ids, encodable
 from ..calls import ToolCall, ToolResult
 from ..settings import ErrorDetail
 
@@ -32,11 +33,11 @@ __all__ = [
     "Carried",
     "Invocation",
     "describe_error",
-    "distinct_ids",
     "prepare",
     "raised",
     "returned",
     "timed_out",
+    "with_distinct_ids",
 ]
 
 
@@ -70,24 +71,20 @@ class Invocation:
         return self.tool.function(*self.args, **self.kwargs)
 
 
-def distinct_ids(calls: tuple[ToolCall, ...]) -> tuple[ToolCall, ...]:
-    """``calls`` with no two ids alike: a repeated id (some servers reuse them, and a missing one
-    became ``call_<index>``) gets ``_2``, ``_3``, ... in call order, never an id another call has.
-    Each tool message must answer one call: the history could not say which was which."""
-    taken = {call.id for call in calls}
-    if len(taken) == len(calls):
-        return calls
-    seen: set[str] = set()
-    suffix: dict[str, int] = {}
-    distinct = []
-    for call in calls:
-        new_id = call.id
-        while new_id in seen or (new_id != call.id and new_id in taken):
-            suffix[call.id] = suffix.get(call.id, 1) + 1
-            new_id = f"{call.id}_{suffix[call.id]}"
-        seen.add(new_id)
-        distinct.append(call if new_id == call.id else attrs.evolve(call, id=new_id))
-    return tuple(distinct)
+def with_distinct_ids(answer: ModelAnswer) -> ModelAnswer:
+    """``answer`` with no two tool-call ids alike (some servers reuse them, and a missing one
+    became ``call_<index>``): each tool message must answer one call. The repeats are renamed as
+    ``repair_history`` renames them (``distinct_ids``), in the calls and in the message alike."""
+    ids = distinct_ids([call.id for call in answer.calls])
+    if all(new == call.id for new, call in zip(ids, answer.calls, strict=True)):
+        return answer
+    calls = tuple(attrs.evolve(call, id=new) for call, new in zip(answer.calls, ids, strict=True))
+    records = tuple(
+        attrs.evolve(record, id=new)
+        for record, new in zip(answer.message.tool_calls, ids, strict=True)
+    )
+    message = attrs.evolve(answer.message, tool_calls=records)
+    return attrs.evolve(answer, calls=calls, message=message)
 
 
 def prepare(
