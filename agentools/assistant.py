@@ -86,8 +86,9 @@ class Assistant:
         **options: Any,
     ) -> None:
         self.api: ModelAPI = ChatCompletions()
-        self.settings = Settings.from_options({"model": model, **options})
-        self.api.check_params(self.settings.params, client or async_client, Settings.names())
+        self._client = client
+        self._async_client = async_client
+        self.settings = self._checked(Settings.from_options({"model": model, **options}))
         self.tools = ToolRegistry(tools)
         self.hooks = Hooks() if hooks is None else hooks
         hook_calls(self.hooks, blocking=False)  # a wrong type fails here, not mid-run
@@ -96,8 +97,6 @@ class Assistant:
         elif not isinstance(history, History):
             history = History.from_openai(history)
         self.history = history
-        self._client = client
-        self._async_client = async_client
         self._owned_client: OpenAI | None = None
         self._owned_async_clients: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, AsyncOpenAI
@@ -109,9 +108,13 @@ class Assistant:
         """Change settings or API parameters (``assistant.configure(temperature=0.2,
         max_turns=4)``; ``params={...}`` replaces all the parameters). Checked at once; applies
         from the next model call, also during a run (from a hook, say)."""
-        settings = self.settings.with_options(**options)
-        self.api.check_params(settings.params, self._client or self._async_client, Settings.names())
-        self.settings = settings
+        self.settings = self._checked(self.settings.with_options(**options))
+
+    def _checked(self, settings: Settings) -> Settings:
+        """``settings``, once the model API's call is known to take their ``params``."""
+        client = self._client or self._async_client
+        self.api.check_params(settings.params, client, Settings.names())
+        return settings
 
     @property
     def client(self) -> OpenAI:
@@ -151,7 +154,8 @@ class Assistant:
         client = self._owned_async_clients.pop(asyncio.get_running_loop(), None)
         if client is not None:
             await client.close()
-        self._owned_async_clients.clear()
+        for loop in [loop for loop in self._owned_async_clients if loop.is_closed()]:
+            del self._owned_async_clients[loop]  # another running loop's client stays its own
 
     def __enter__(self) -> Assistant:
         return self

@@ -186,6 +186,32 @@ def test_an_assistant_closes_the_clients_it_built(
     assert asyncio.run(main()).is_closed()
 
 
+def test_aclose_leaves_the_client_of_another_open_loop_alone(
+    server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    assistant = Assistant(model="m")
+    other = asyncio.new_event_loop()  # a long-lived loop, say another thread's
+
+    async def client() -> Any:
+        return assistant.async_client
+
+    try:
+        kept = other.run_until_complete(client())
+
+        async def close_here() -> None:
+            await assistant.aclose()
+
+        asyncio.run(close_here())
+        assert other.run_until_complete(client()) is kept  # still that loop's own, not rebuilt
+        assert not kept.is_closed()
+        other.run_until_complete(assistant.aclose())
+        assert kept.is_closed()
+    finally:
+        other.close()
+
+
 # -- 3. whatever a tool raises -------------------------------------------------------------------
 
 
