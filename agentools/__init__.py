@@ -6,6 +6,9 @@ The loop is an I/O-free state machine (``agentools._core``) driven by a blocking
 streams, or iterate ``Assistant.response_events()``.
 """
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._converter import HistoryError
 from ._errors import (
     AgentoolsError,
@@ -27,7 +30,6 @@ from ._errors import (
     UnknownToolError,
 )
 from ._schema import ArgumentsError, SchemaError
-from ._validate import MISSING_TOOL_RESULT, HistoryProblem, repair_history, validate_history
 from .assistant import Assistant, ToolContext
 from .calls import PartialToolCall, ToolCall, ToolResult
 from .cancel import CancelToken
@@ -46,6 +48,29 @@ from .messages import (
 from .settings import Settings
 from .streaming import ArgumentSnapshot, ArgumentStream, ArgumentStreamClosed
 from .tools import FunctionTool, Toolkit, ToolRegistry, function_tool
+
+if TYPE_CHECKING:
+    from ._validate import MISSING_TOOL_RESULT, HistoryProblem, repair_history, validate_history
+
+_LAZY = {
+    name: "._validate"
+    for name in ("MISSING_TOOL_RESULT", "HistoryProblem", "repair_history", "validate_history")
+}
+"""Names imported on first use: checking a stored history is not part of every program's start."""
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'agentools' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "AgentoolsError",

@@ -17,11 +17,9 @@ never a ``RecursionError``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
-from typing import Any
-
-import cattrs
-from cattrs.gen import make_dict_unstructure_fn
+from typing import TYPE_CHECKING, Any
 
 from ._errors import AgentoolsError
 from ._schema import make_converter, mismatch, problems_of, record_fields, render_path
@@ -43,6 +41,9 @@ from .messages import (
     ToolMessage,
     UserMessage,
 )
+
+if TYPE_CHECKING:
+    import cattrs
 
 __all__ = [
     "FIELDS_BY_ROLE",
@@ -130,10 +131,14 @@ def _with_role(unstructure: Callable[[Any], dict[str, Any]]) -> Callable[[Any], 
     return unstructure_message
 
 
+@functools.cache
 def _message_converter() -> cattrs.Converter:
     """The structuring converter (message classes are records to it, unknown keys an error) with
     the hooks of the API's shapes: tool calls nest their function, user content is kept as it is,
-    and ``role`` comes first and defaults are left out on the way out."""
+    and ``role`` comes first and defaults are left out on the way out. Made at first use, as
+    cattrs and the code it generates for each class cost import time."""
+    from cattrs.gen import make_dict_unstructure_fn
+
     converter = make_converter()
     converter.register_structure_hook(ToolCallRecord, _structure_tool_call)
     converter.register_unstructure_hook(ToolCallRecord, _unstructure_tool_call)
@@ -149,11 +154,8 @@ def _message_converter() -> cattrs.Converter:
     return converter
 
 
-_converter = _message_converter()
-
-
 def message_to_openai(message: Message) -> dict[str, Any]:
-    result: dict[str, Any] = _converter.unstructure(message)
+    result: dict[str, Any] = _message_converter().unstructure(message)
     return result
 
 
@@ -181,7 +183,7 @@ def structure_message(value: Mapping[str, Any], where: str) -> Message:
         raise HistoryError(f"{where}: unknown role {role!r} (expected one of {known})")
     fields = {key: item for key, item in value.items() if item is not None and key != "role"}
     try:
-        message: Message = _converter.structure(fields, _CLASS_BY_ROLE[role])
+        message: Message = _message_converter().structure(fields, _CLASS_BY_ROLE[role])
     except Exception as exc:
         details = "; ".join(
             f"{render_path(path)}: {problem}" for path, problem in problems_of(exc, (role,))

@@ -7,7 +7,6 @@ methods a ``Hooks`` object overrides are in it, so an event nobody listens to co
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import operator
 from collections.abc import Callable
@@ -35,6 +34,8 @@ def hook_calls(hooks: Hooks, *, blocking: bool) -> HookCalls:
     owner = type(hooks).__name__
     for name in dir(type(hooks)):
         if name.startswith("on_") and name not in HOOK_NAMES:
+            import difflib  # only for this error's hint
+
             close = difflib.get_close_matches(name, HOOK_NAMES, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise HookError(f"{owner}.{name} is not a hook, so it would never be called{hint}")

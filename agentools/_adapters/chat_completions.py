@@ -9,7 +9,6 @@ wake a blocked read of a stream. Any OpenAI-compatible server speaks it.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import inspect
 import json
 import socket
@@ -17,7 +16,6 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import openai
-from openai.resources.chat.completions import Completions
 
 from .._errors import UnknownSettingError
 from ..calls import PartialToolCall
@@ -42,9 +40,14 @@ class ChatCompletions:
     def check_params(
         self, params: Mapping[str, Any], client: object | None, settings: Iterable[str] = ()
     ) -> None:
-        create: Callable[..., Any] = (
-            Completions.create if client is None else client.chat.completions.create  # type: ignore[attr-defined]
-        )
+        if client is None:
+            # Here, not at the top: the SDK loads its resources on first use, so ``import
+            # agentools`` would otherwise pay for every Chat Completions resource module.
+            from openai.resources.chat.completions import Completions
+
+            create: Callable[..., Any] = Completions.create
+        else:
+            create = client.chat.completions.create  # type: ignore[attr-defined]
         parameters = inspect.signature(create).parameters
         takes_any = any(p.kind is p.VAR_KEYWORD for p in parameters.values())
         known = [*settings, *(name for name in parameters if name not in ("self", *_OURS))]
@@ -52,6 +55,8 @@ class ChatCompletions:
             if name in _OURS:
                 raise UnknownSettingError(f"{name!r} is not an Assistant keyword: {_OURS[name]}")
             if name not in parameters and not takes_any:
+                import difflib  # only for this error's hint
+
                 close = difflib.get_close_matches(name, known, n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
                 raise UnknownSettingError(

@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Annotated, Any, Literal, get_args, get_origin
 
 import attrs
-import docstring_parser
 
 from .records import ABSENT, MISSING, Missing, is_record, record_fields
 
@@ -362,6 +361,8 @@ def parse_doc(text: str | None) -> Doc:
     """Description and per-parameter descriptions of a Google, NumPy or reST docstring."""
     if not text:
         return Doc("", {})
+    import docstring_parser  # the first tool's definition pays for it, not ``import agentools``
+
     try:
         parsed = docstring_parser.parse(text)
     except docstring_parser.ParseError:

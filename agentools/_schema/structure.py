@@ -15,11 +15,8 @@ import functools
 import itertools
 import json
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, cast, get_args, get_origin
+from typing import TYPE_CHECKING, Any, cast, get_args, get_origin
 
-import cattrs
-import cattrs.gen
-from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 from typing_extensions import is_typeddict
 
 from .._errors import AgentoolsError
@@ -41,6 +38,9 @@ from .describe import (
     split_annotated,
 )
 from .records import RecordField, is_record, record_fields
+
+if TYPE_CHECKING:
+    import cattrs  # imported when the first converter is made: ``import agentools`` stays light
 
 __all__ = [
     "ArgumentsError",
@@ -87,6 +87,8 @@ def make_converter(*, strict: bool = False) -> cattrs.Converter:
     Its errors carry the path to each problem: read them with ``problems_of``. A hook added to it
     reports a wrong value by raising ``mismatch(...)``, or any exception whose text says why.
     """
+    import cattrs
+
     converter = cattrs.Converter(
         forbid_extra_keys=True,
         detailed_validation=True,
@@ -303,6 +305,8 @@ def _record_hook(
     fields = record_fields(cls)
     if is_typeddict(cls):
         return _typeddict_hook(cls, fields, converter, strict=strict)
+    import cattrs.gen
+
     inner = cattrs.gen.make_dict_structure_fn(
         cls, converter, _cattrs_forbid_extra_keys=True, _cattrs_detailed_validation=True
     )
@@ -379,6 +383,8 @@ def _kind_fits(kind: str, kinds: frozenset[str] | None) -> bool:
 def problems_of(exc: BaseException, path: Path = ()) -> list[tuple[Path, str]]:
     """The ``(path, message)`` problems of an exception the converter raised, each path starting
     with ``path``."""
+    from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
+
     if isinstance(exc, _Invalid):
         return [(path + sub, message) for sub, message in exc.problems]
     if isinstance(exc, (ClassValidationError, IterableValidationError)):
