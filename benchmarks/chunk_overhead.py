@@ -34,6 +34,11 @@ from agentools.history import History
 from agentools.testing import Chunking, ToolCallSpec, Turn, render_chunks
 from agentools.tools import ToolRegistry, function_tool
 
+TARGET = 15.0
+"""How many times cheaper than the SDK's helper agentools must be per chunk, both measured in this
+run: a ratio holds on a slow machine and a fast one alike, where a budget in µs did not (it was
+5 µs/chunk, set when the SDK's helper cost about 80 µs a chunk here)."""
+
 
 @function_tool
 def write_file(path: str, content: str, mode: str = "w") -> str:
@@ -133,14 +138,17 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=15)
     repeat = parser.parse_args().repeat
     print(f"{'workload':34} {'chunks':>6} {'agentools µs':>13} {'SDK µs':>9} {'SDK/ours':>9}")
-    worst = 0.0
+    worst = float("inf")
     for name, chunks in workloads().items():
         ours = best(agentools_pass, chunks, repeat) / len(chunks) * 1e6
         sdk = best(sdk_pass, chunks, max(3, repeat // 3)) / len(chunks) * 1e6
-        worst = max(worst, ours)
+        worst = min(worst, sdk / ours)
         print(f"{name:34} {len(chunks):>6} {ours:>13.2f} {sdk:>9.1f} {sdk / ours:>8.1f}x")
-    verdict = "meets" if worst <= 5.0 else "MISSES"
-    print(f"\nworst agentools cost: {worst:.2f} µs/chunk ({verdict} the 5 µs/chunk target)")
+    verdict = "meets" if worst >= TARGET else "MISSES"
+    print(
+        f"\nworst ratio: agentools {worst:.1f}x cheaper per chunk than the SDK's stream helper "
+        f"({verdict} the target of {TARGET:.0f}x)"
+    )
 
 
 if __name__ == "__main__":
