@@ -7,16 +7,18 @@ methods a ``Hooks`` object overrides are in it, so an event nobody listens to co
 
 from __future__ import annotations
 
+import functools
 import inspect
 import operator
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import attrs
 
 from ._errors import AsyncHookError, HookError
-from .events import EVENT_TYPES, Event
+from .events import EVENT_TYPES, Event, ResponseFailed
 from .hooks.base import HOOK_NAMES, Hooks
+from .hooks.fanout import FanOutHooks
 
 __all__ = ["HookCalls", "hook_calls"]
 
@@ -52,7 +54,73 @@ def hook_calls(hooks: Hooks, *, blocking: bool) -> HookCalls:
                 "(use arun(), or make it a plain def)"
             )
         calls[event_type] = _caller(method, fields)
+    if isinstance(hooks, FanOutHooks):
+        return _fanned_out([calls, *(hook_calls(hook, blocking=blocking) for hook in hooks.hooks)])
     return calls
+
+
+def _fanned_out(members: list[HookCalls]) -> HookCalls:
+    """One caller per event type for the members' callers (see ``FanOutHooks``)."""
+    calls: HookCalls = {}
+    for event_type in EVENT_TYPES:
+        callers = [member[event_type] for member in members if event_type in member]
+        if len(callers) == 1:
+            calls[event_type] = callers[0]
+        elif callers:
+            calls[event_type] = _in_turn(callers, every=event_type is ResponseFailed)
+    return calls
+
+
+def _in_turn(callers: list[Callable[[Event], Any]], *, every: bool) -> Callable[[Event], Any]:
+    """Call ``callers`` in order and return the first answer that is not None. Plain calls stay
+    plain; from the first awaitable on, the rest is a coroutine that awaits each in turn. With
+    ``every``, a caller that raises does not keep the others from being called."""
+
+    def call(event: Event) -> Any:
+        answer: Any = None
+        error: BaseException | None = None
+        for index, caller in enumerate(callers):
+            try:
+                result = caller(event)
+            except BaseException as exc:
+                if not every:
+                    raise
+                error = error or exc
+                continue
+            if inspect.isawaitable(result):
+                return _awaited(result, callers[index + 1 :], event, answer, error, every)
+            answer = result if answer is None else answer
+        if error is not None:
+            raise error
+        return answer
+
+    return call
+
+
+async def _awaited(
+    result: Awaitable[Any],
+    rest: list[Callable[[Event], Any]],
+    event: Event,
+    answer: Any,
+    error: BaseException | None,
+    every: bool,
+) -> Any:
+    calls: list[Callable[[], Any]] = [lambda: result]
+    calls += (functools.partial(caller, event) for caller in rest)
+    for call in calls:
+        try:
+            value = call()
+            if inspect.isawaitable(value):
+                value = await value
+        except BaseException as exc:
+            if not every:
+                raise
+            error = error or exc
+            continue
+        answer = value if answer is None else answer
+    if error is not None:
+        raise error
+    return answer
 
 
 def _check_arguments(method: Callable[..., Any], fields: list[str], name: str) -> None:

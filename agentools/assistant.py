@@ -10,9 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import threading
 import weakref
-from collections.abc import AsyncGenerator, Callable, Generator, Iterable, Iterator, Mapping
+from collections.abc import (
+    AsyncGenerator,
+    Awaitable,
+    Callable,
+    Generator,
+    Iterable,
+    Iterator,
+    Mapping,
+)
 from typing import Any
 
 import attrs
@@ -27,7 +36,7 @@ from ._runners.blocking import BlockingRunner
 from ._schema import ContextParameter
 from .calls import ToolCall
 from .cancel import CancelToken
-from .events import AsyncEventStream, Event, EventStream, ResponseEnd
+from .events import AsyncEventStream, Event, EventStream, ResponseEnd, ResponseFailed
 from .history import History
 from .hooks.base import Hooks
 from .settings import Settings
@@ -53,6 +62,14 @@ class ToolContext(ContextParameter):
     @property
     def call_id(self) -> str:
         return self.call.id
+
+
+def _failed(calls: HookCalls, error: BaseException) -> Awaitable[Any] | None:
+    """Tell ``on_response_error`` the run ended with ``error``; an awaitable for an ``async def``
+    hook (only ``arun`` takes those)."""
+    call = calls.get(ResponseFailed)
+    answer = None if call is None else call(ResponseFailed(error=error))
+    return answer if inspect.isawaitable(answer) else None
 
 
 class Assistant:
@@ -209,7 +226,11 @@ class Assistant:
         self, prompt: str, hooks: Hooks | None, cancel: CancelToken | None
     ) -> Generator[Event, None, None]:
         with self._run(prompt, hooks, cancel, blocking=True) as (machine, calls, token):
-            yield from BlockingRunner(machine, self.client, calls, token).events()
+            try:
+                yield from BlockingRunner(machine, self.client, calls, token).events()
+            except BaseException as error:
+                _failed(calls, error)
+                raise
 
     # -- asyncio -----------------------------------------------------------------------------
 
@@ -240,9 +261,15 @@ class Assistant:
     ) -> AsyncGenerator[Event, None]:
         with self._run(prompt, hooks, cancel, blocking=False) as (machine, calls, token):
             runner = AsyncRunner(machine, self.async_client, calls, token)
-            async with contextlib.aclosing(runner.events()) as events:
-                async for event in events:
-                    yield event
+            try:
+                async with contextlib.aclosing(runner.events()) as events:
+                    async for event in events:
+                        yield event
+            except BaseException as error:
+                told = _failed(calls, error)
+                if told is not None:
+                    await told
+                raise
 
     # -- shared ------------------------------------------------------------------------------
 

@@ -31,9 +31,12 @@ __all__ = [
     "Event",
     "EventStream",
     "MaxTokens",
+    "ModelCallDone",
+    "ModelCallStart",
     "PreviewFailed",
     "RefusalDone",
     "ResponseEnd",
+    "ResponseFailed",
     "ResponseStart",
     "Retry",
     "TextDelta",
@@ -52,6 +55,29 @@ class ResponseStart:
     hook: ClassVar[str] = "on_response_start"
     prompt: str
     model: str
+
+
+@attrs.frozen(kw_only=True)
+class ModelCallStart:
+    """A model call is about to be made: call ``turn`` of this run (1, 2, ...) to ``model``;
+    ``attempt`` is 0, or the retry's number when a broken call is made again."""
+
+    hook: ClassVar[str] = "on_model_call"
+    turn: int
+    model: str
+    attempt: int
+
+
+@attrs.frozen(kw_only=True)
+class ModelCallDone:
+    """The answer of model call ``turn`` has all arrived: why the model stopped
+    (``finish_reason``: "stop", "tool_calls", "length", ...) and its token usage, if the server
+    reported it. Sent before the answer's text, tool calls and usage events."""
+
+    hook: ClassVar[str] = "on_model_response"
+    turn: int
+    finish_reason: str
+    usage: TokenUsage | None
 
 
 @attrs.frozen(kw_only=True)
@@ -158,8 +184,21 @@ class ResponseEnd:
     text: str
 
 
+@attrs.frozen(kw_only=True)
+class ResponseFailed:
+    """The run ended without its answer: ``error`` is what ``run``/``arun`` raise
+    (``RunCancelled``, a hook's own exception, ``asyncio.CancelledError`` for a cancelled task;
+    ``GeneratorExit`` when the events were closed before their end). Only hooks get it: the
+    events' iterator raises ``error`` instead of yielding it."""
+
+    hook: ClassVar[str] = "on_response_error"
+    error: BaseException
+
+
 Event = (
     ResponseStart
+    | ModelCallStart
+    | ModelCallDone
     | TextDelta
     | TextDone
     | RefusalDone
@@ -172,6 +211,7 @@ Event = (
     | Retry
     | UsageUpdate
     | ResponseEnd
+    | ResponseFailed
 )
 
 EVENT_TYPES: frozenset[type[Event]] = frozenset(get_args(Event))

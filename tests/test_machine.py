@@ -43,6 +43,7 @@ from agentools.calls import ToolCall
 from agentools.cancel import CancelToken
 from agentools.events import (
     MaxTokens,
+    ModelCallStart,
     PreviewFailed,
     Retry,
     TextDelta,
@@ -430,9 +431,12 @@ def test_a_broken_call_is_made_again_while_retries_last() -> None:
     drain(machine)
     for attempt, delay in [(1, 0.5 * 0.875), (2, 1.0 * 0.875)]:
         machine.receive_failure(broken())
-        retry, call = drain(machine)
+        retry, again, call = drain(machine)
         assert isinstance(retry, Retry)
         assert retry.attempt == attempt
+        assert again == ModelCallStart(
+            turn=first.turn, model=first.request["model"], attempt=attempt
+        )
         # The same request, after the SDK's backoff: 0.5 s doubling, less a jitter (here 12.5%).
         assert (call.request, call.turn) == (first.request, first.turn)
         assert call.delay == pytest.approx(delay)

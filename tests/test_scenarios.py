@@ -54,6 +54,8 @@ def test_text_only(server: FakeOpenAIServer, bot: Bot, runner: Runner, stream: b
         assert partials == []
     assert [name for name in hooks.names() if name != "on_partial_text"] == [
         "on_response_start",
+        "on_model_call",
+        "on_model_response",
         "on_usage",
         "on_text",
         "on_response_end",
@@ -239,17 +241,29 @@ def test_hook_order_through_a_tool_turn(
     streamed = ["on_partial_text", "on_partial_tool_call"] if stream else []
     expected = [
         "on_response_start",
+        "on_model_call",
         *streamed,
+        "on_model_response",
         "on_usage",
         "on_text",
         "on_tool_call",
         "on_tool_result",
+        "on_model_call",
         *(["on_partial_text"] if stream else []),
+        "on_model_response",
         "on_usage",
         "on_text",
         "on_response_end",
     ]
     assert collapsed == expected
+    assert hooks.args_of("on_model_call") == [
+        (1, assistant.settings.model, 0),
+        (2, assistant.settings.model, 0),
+    ]
+    assert [args[:2] for args in hooks.args_of("on_model_response")] == [
+        (1, "tool_calls"),
+        (2, "stop"),
+    ]
     ((_, total),) = hooks.args_of("on_usage")[-1:]
     first, second = (usage for usage, _ in hooks.args_of("on_usage"))
     assert total.total_tokens == first.total_tokens + second.total_tokens

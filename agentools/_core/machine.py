@@ -55,6 +55,8 @@ from ..events import (
     ContentFiltered,
     Event,
     MaxTokens,
+    ModelCallDone,
+    ModelCallStart,
     PreviewFailed,
     RefusalDone,
     ResponseEnd,
@@ -174,6 +176,7 @@ class Machine:
         """The last model call (made again by a retry); none yet."""
         self._limits = Limits(text=1, arguments=1, calls=1)
         self._turn = 0
+        self._model = ""
         self._retries = 0
         self._answer: ModelAnswer | None = None
         self._results: dict[str, ToolResult] = {}
@@ -518,6 +521,8 @@ class Machine:
             tools=len(request.tools),
             stream=settings.stream,
         )
+        self._model = settings.model
+        self._events.append(ModelCallStart(turn=self._turn, model=self._model, attempt=0))
         self._actions.append(self._call)
 
     def _listen(self) -> Accumulator:
@@ -535,6 +540,9 @@ class Machine:
         self._retries += 1
         self._enter(table.FAILURE_RETRIED)
         self._events.append(Retry(attempt=self._retries, error=error))
+        self._events.append(
+            ModelCallStart(turn=self._turn, model=self._model, attempt=self._retries)
+        )
         self._feeds.close_message("cancelled", ": the model call is retried")
         self._listen()
         # The SDK's own rule for its retries: 0.5 s doubling to 8 s at most, less up to 25%.
@@ -558,6 +566,9 @@ class Machine:
         """A whole answer arrived: announce it, then run its tools, decide, or finish."""
         answer = with_distinct_ids(answer)
         message = answer.message
+        self._events.append(
+            ModelCallDone(turn=self._turn, finish_reason=answer.finish_reason, usage=answer.usage)
+        )
         if answer.usage is not None:
             self._usage += answer.usage
             self._events.append(UsageUpdate(usage=answer.usage, total=self._usage))

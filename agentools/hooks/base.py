@@ -26,6 +26,15 @@ class Hooks:
     def on_response_start(self, prompt: str, model: str) -> Any:
         """A run began: ``prompt`` was added to the history and ``model`` is about to be called."""
 
+    def on_model_call(self, turn: int, model: str, attempt: int) -> Any:
+        """Model call ``turn`` of this run (1, 2, ...) is about to be made to ``model``;
+        ``attempt`` is 0, or the retry's number when a broken call is made again."""
+
+    def on_model_response(self, turn: int, finish_reason: str, usage: TokenUsage | None) -> Any:
+        """Model call ``turn``'s answer has all arrived (``finish_reason``: "stop",
+        "tool_calls", "length", ...; ``usage`` if the server reported it), before its text and
+        tool calls are announced."""
+
     def on_partial_text(self, delta: str, snapshot: str) -> Any:
         """A piece of the answer arrived while streaming; ``snapshot`` is the message's text so
         far (``snapshot`` ends with ``delta``). Not called when ``stream=False``."""
@@ -82,6 +91,14 @@ class Hooks:
 
     def on_response_end(self, text: str) -> Any:
         """The run finished; ``text`` is the answer ``run``/``arun`` returns."""
+
+    def on_response_error(self, error: BaseException) -> Any:
+        """The run ended without its answer, whatever the cause; ``error`` is what ``run`` /
+        ``arun`` raise: ``RunCancelled``, the model's or a tool's failure, a hook's own exception
+        (this hook is still called), ``asyncio.CancelledError`` for a cancelled task, or
+        ``GeneratorExit`` when the caller closed the events early. Called once; the history is
+        already at its last valid point. An exception raised here propagates instead of
+        ``error``, which stays its ``__context__``."""
 
 
 HOOK_NAMES: tuple[str, ...] = tuple(name for name in vars(Hooks) if name.startswith("on_"))
