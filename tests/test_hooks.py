@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import io
+import re
 from typing import Any
 
 import attrs
@@ -173,3 +174,104 @@ def test_print_hooks_print_to_stdout_by_default(
     runner.run(bot(hooks=PrintHooks()), "Hi")
 
     assert capsys.readouterr().out == TEXT + "\n"
+
+
+def screen(output: str) -> list[str]:
+    """The lines a terminal shows for ``output``: ``\\r`` takes the cursor to the line's start,
+    ``ESC [K`` clears from the cursor to the end of the line, text overwrites."""
+    lines, column = [""], 0
+    for part in re.split(r"(\r|\x1b\[K|\n)", output):
+        if part == "\n":
+            lines.append("")
+            column = 0
+        elif part == "\r":
+            column = 0
+        elif part == "\x1b[K":
+            lines[-1] = lines[-1][:column]
+        elif part:
+            lines[-1] = lines[-1][:column] + part + lines[-1][column + len(part) :]
+            column += len(part)
+    return lines
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+LONG_ARGUMENTS = {"city": "Paris", "note": "x" * 300}
+
+
+def test_on_a_terminal_a_tool_call_grows_in_place(
+    server: FakeOpenAIServer, bot: Bot, runner: Runner
+) -> None:
+    server.add(
+        Turn(
+            text="Checking.",
+            tool_calls=[
+                ToolCallSpec(name="get_weather", arguments={"city": "Paris"}),
+                ToolCallSpec(name="divide", arguments={"a": 1, "b": 0}),
+            ],
+            chunking=Chunking(text=3, arguments=4),
+        ),
+        Turn(text="Sunny, and no.", chunking=Chunking(text=3)),
+    )
+    terminal = Terminal()
+    hooks = PrintHooks(terminal)
+    assert hooks.live  # a TTY: live by default
+
+    runner.run(bot(tools=[get_weather, divide], hooks=hooks), "Paris? 1/0?")
+
+    output = terminal.getvalue()
+    drawn = re.findall(r"\r\x1b\[K(-> get_weather\([^\r\n]*)", output)
+    assert len(drawn) > 3  # drawn again as the arguments grew ...
+    assert drawn[1] != drawn[-2]
+    assert drawn[-1] == '-> get_weather({"city": "Paris"})'  # ... and closed when whole
+    shown = screen(output)
+    assert shown[:3] == [
+        "Checking.",
+        '-> get_weather({"city": "Paris"})',
+        '-> divide({"a": 1, "b": 0})',
+    ]
+    # The results finish in any order (the calls run together); then the answer.
+    assert sorted(shown[3:5]) == [
+        "<- divide: Error: ZeroDivisionError: division by zero",
+        "<- get_weather: sunny in Paris",
+    ]
+    assert shown[5:] == ["Sunny, and no.", ""]
+
+
+def test_a_live_line_is_cut_to_the_terminal_width_showing_the_end(
+    server: FakeOpenAIServer, bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "41")
+    server.add(
+        Turn(tool_calls=[ToolCallSpec(name="get_weather", arguments=LONG_ARGUMENTS)]),
+        Turn(text="Done."),
+    )
+
+    @function_tool(name="get_weather")
+    def weather(city: str, note: str) -> str:
+        """Weather."""
+        return city
+
+    terminal = Terminal()
+    bot(tools=[weather], hooks=PrintHooks(terminal)).run("Go")
+
+    lines = screen(terminal.getvalue())
+    assert all(len(line) <= 40 for line in lines)
+    assert lines[0].startswith("-> get_weather(…")
+    assert lines[0].endswith('xxx"})')
+
+
+def test_not_a_terminal_gets_whole_lines_only(
+    server: FakeOpenAIServer, bot: Bot, runner: Runner
+) -> None:
+    server.add(*TOOL_TURNS)
+    hooks = Watched()
+    assert not hooks.live
+
+    runner.run(bot(tools=[get_weather, divide], hooks=hooks), "Paris? 1/0?")
+
+    assert "\r" not in hooks.out.getvalue()
+    assert "\x1b" not in hooks.out.getvalue()

@@ -2,47 +2,123 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from typing import TextIO
 
-from ..calls import ToolCall, ToolResult
+from ..calls import PartialToolCall, ToolCall, ToolResult
 from .base import Hooks
 
 __all__ = ["PrintHooks"]
+
+_REWRITE = "\r\x1b[K"
+"""Back to the start of the line and clear it: how a live line is drawn again."""
 
 
 class PrintHooks(Hooks):
     """Prints the answer as it streams, and one line per tool call and result.
 
-    With ``stream=False`` there are no partial texts, so each message's text is printed whole.
+    On a terminal (``live``, by default when ``file`` is a TTY) a tool call's line is drawn as
+    soon as its name arrives and redrawn in place as its arguments stream, cut to the terminal's
+    width (the end shows, as that is what grows). Elsewhere (a file, a pipe, a log) only whole
+    lines are written: one per complete call. With ``stream=False`` there are no partial texts,
+    so each message's text is printed whole.
     """
 
-    def __init__(self, file: TextIO | None = None, *, show_tools: bool = True) -> None:
+    def __init__(
+        self, file: TextIO | None = None, *, show_tools: bool = True, live: bool | None = None
+    ) -> None:
         self.file = sys.stdout if file is None else file
         self.show_tools = show_tools
+        self.live = _is_terminal(self.file) if live is None else live
         self._streamed = False
+        """This message's text came in pieces, so it is on the screen already."""
+        self._open = False
+        """The last line written has no newline yet."""
+        self._live: int | None = None
+        """The index of the call whose line is being redrawn."""
+        self._live_call: tuple[str, str] = ("", "")
+        """Its name and arguments as last drawn."""
+        self._drawn: set[int] = set()
+        """The calls of this message drawn live (not written again when complete)."""
 
     def _print(self, text: str, end: str = "\n") -> None:
         print(text, end=end, file=self.file, flush=True)
 
+    def _end_line(self) -> None:
+        if self._live is not None:  # its arguments are whole now: drawn one last time, closed
+            self._print(_REWRITE + _fitted(*self._live_call, _width(), closed=True), end="")
+        if self._open:
+            self._print("")
+        self._open = False
+        self._live = None
+
+    def on_model_call(self, turn: int, model: str, attempt: int) -> None:
+        self._drawn.clear()
+
     def on_partial_text(self, delta: str, snapshot: str) -> None:
-        self._streamed = True
+        if self._live is not None:
+            self._end_line()
+        self._streamed = self._open = True
         self._print(delta, end="")
 
     def on_text(self, text: str) -> None:
         if self._streamed:
-            self._print("")
+            self._end_line()
         else:
+            self._end_line()
             self._print(text)
         self._streamed = False
 
+    def on_partial_tool_call(self, call: PartialToolCall) -> None:
+        if not (self.live and self.show_tools):
+            return
+        if self._live != call.index:
+            self._end_line()
+            self._live = call.index
+        self._drawn.add(call.index)
+        self._live_call = (call.name, call.arguments.replace("\n", " "))
+        self._print(_REWRITE + _fitted(*self._live_call, _width(), closed=False), end="")
+        self._open = True
+
     def on_tool_call(self, call: ToolCall) -> None:
-        if self.show_tools:
-            self._print(f"-> {call.name}({call.arguments})")
+        if not self.show_tools:
+            return
+        if call.index in self._drawn:
+            self._drawn.discard(call.index)
+            if self._live == call.index:
+                self._end_line()
+            return
+        self._end_line()
+        self._print(f"-> {call.name}({call.arguments})")
 
     def on_tool_result(self, call: ToolCall, result: ToolResult) -> None:
         if self.show_tools:
+            self._end_line()
             self._print(f"<- {call.name}: {result.content}")
 
     def on_refusal(self, text: str) -> None:
+        self._end_line()
         self._print(f"[refused] {text}")
+
+
+def _fitted(name: str, arguments: str, width: int, *, closed: bool) -> str:
+    """``-> name(arguments`` (with ``)`` once ``closed``) in at most ``width`` characters: the
+    arguments' end if they are too long, as the end is what grows."""
+    end = ")" if closed else ""
+    line = f"-> {name}({arguments}{end}"
+    if len(line) <= width:
+        return line
+    head = f"-> {name}(…"
+    return head + arguments[-max(width - len(head) - len(end), 1) :] + end
+
+
+def _width() -> int:
+    return max(shutil.get_terminal_size().columns - 1, 20)
+
+
+def _is_terminal(file: TextIO) -> bool:
+    try:
+        return file.isatty()
+    except (AttributeError, ValueError):  # no such method, or the file is closed
+        return False
