@@ -33,6 +33,7 @@ from ._schema import ArgumentsError, SchemaError
 from .assistant import Assistant, ToolContext
 from .calls import PartialToolCall, ToolCall, ToolResult
 from .cancel import CancelToken
+from .content import Audio, Image, Prompt
 from .history import History
 from .hooks import Hooks
 from .messages import (
@@ -80,12 +81,14 @@ __all__ = [
     "ArgumentsError",
     "Assistant",
     "AssistantMessage",
+    "Audio",
     "AsyncHookError",
     "CancelToken",
     "ContentFilterError",
     "DeveloperMessage",
     "FunctionTool",
     "History",
+    "Image",
     "HistoryError",
     "HistoryProblem",
     "HookError",
@@ -98,6 +101,7 @@ __all__ = [
     "MisuseError",
     "ModelProtocolError",
     "PartialToolCall",
+    "Prompt",
     "ResponseTooLarge",
     "RunCancelled",
     "SchemaError",

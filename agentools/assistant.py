@@ -36,6 +36,7 @@ from ._runners.blocking import BlockingRunner
 from ._schema import ContextParameter
 from .calls import ToolCall
 from .cancel import CancelToken
+from .content import Prompt
 from .events import AsyncEventStream, Event, EventStream, ResponseEnd, ResponseFailed
 from .history import History
 from .hooks.base import Hooks
@@ -196,10 +197,11 @@ class Assistant:
     # -- blocking ----------------------------------------------------------------------------
 
     def run(
-        self, prompt: str, *, hooks: Hooks | None = None, cancel: CancelToken | None = None
+        self, prompt: Prompt, *, hooks: Hooks | None = None, cancel: CancelToken | None = None
     ) -> str:
         """Answer ``prompt`` (calling tools as the model asks) and return the answer's text (a
-        refusal's text, if the model refused).
+        refusal's text, if the model refused). The prompt is a string, or a list of strings,
+        ``Image`` and ``Audio`` objects and content-part dicts (see ``agentools.content``).
 
         Blocking; needs no event loop and never touches one, so it also works in a thread whose
         loop is running (Jupyter) and in Django sync views. ``cancel`` stops it from any thread.
@@ -212,7 +214,7 @@ class Assistant:
         return text
 
     def response_events(
-        self, prompt: str, *, hooks: Hooks | None = None, cancel: CancelToken | None = None
+        self, prompt: Prompt, *, hooks: Hooks | None = None, cancel: CancelToken | None = None
     ) -> EventStream:
         """The blocking run as the events it causes (see ``agentools.events``), for ``match``.
 
@@ -223,7 +225,7 @@ class Assistant:
         return EventStream(self._blocking(prompt, hooks, cancel))
 
     def _blocking(
-        self, prompt: str, hooks: Hooks | None, cancel: CancelToken | None
+        self, prompt: Prompt, hooks: Hooks | None, cancel: CancelToken | None
     ) -> Generator[Event, None, None]:
         with self._run(prompt, hooks, cancel, blocking=True) as (machine, calls, token):
             try:
@@ -235,7 +237,7 @@ class Assistant:
     # -- asyncio -----------------------------------------------------------------------------
 
     async def arun(
-        self, prompt: str, *, hooks: Hooks | None = None, cancel: CancelToken | None = None
+        self, prompt: Prompt, *, hooks: Hooks | None = None, cancel: CancelToken | None = None
     ) -> str:
         """``run`` for asyncio, with ``AsyncOpenAI``; hooks may be ``async def``.
 
@@ -250,14 +252,14 @@ class Assistant:
         return text
 
     def aresponse_events(
-        self, prompt: str, *, hooks: Hooks | None = None, cancel: CancelToken | None = None
+        self, prompt: Prompt, *, hooks: Hooks | None = None, cancel: CancelToken | None = None
     ) -> AsyncEventStream:
         """The asyncio run as the events it causes; leave early with ``async with
         assistant.aresponse_events(...) as events:`` (or ``await events.aclose()``)."""
         return AsyncEventStream(self._asynchronous(prompt, hooks, cancel))
 
     async def _asynchronous(
-        self, prompt: str, hooks: Hooks | None, cancel: CancelToken | None
+        self, prompt: Prompt, hooks: Hooks | None, cancel: CancelToken | None
     ) -> AsyncGenerator[Event, None]:
         with self._run(prompt, hooks, cancel, blocking=False) as (machine, calls, token):
             runner = AsyncRunner(machine, self.async_client, calls, token)
@@ -275,7 +277,7 @@ class Assistant:
 
     @contextlib.contextmanager
     def _run(
-        self, prompt: str, hooks: Hooks | None, cancel: CancelToken | None, *, blocking: bool
+        self, prompt: Prompt, hooks: Hooks | None, cancel: CancelToken | None, *, blocking: bool
     ) -> Iterator[tuple[Machine, HookCalls, CancelToken]]:
         """One run: its hooks, its machine (started: the prompt is in the history) and its
         token; one at a time, as runs share the history."""

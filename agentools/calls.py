@@ -13,6 +13,7 @@ from typing import Any
 
 import attrs
 
+from .messages import ContentPart
 from .partial_json import PartialJSONParser
 
 __all__ = ["PartialToolCall", "ToolCall", "ToolResult"]
@@ -64,10 +65,14 @@ class ToolResult:
 
     ``content`` is the string sent to the model, ``value`` what the function returned (``None``
     when it failed) and ``error`` the exception, if it failed (the model then gets a short message
-    naming it, never a traceback).
+    naming it, never a traceback). ``parts`` are the images and audio the tool returned
+    (``agentools.Image``, ``agentools.Audio``) as content parts: a tool message takes only text,
+    so they go to the model in a user message after the turn's tool messages, and ``content``
+    says so where each was.
     """
 
     call_id: str
     content: str
     value: Any = None
     error: BaseException | None = None
+    parts: tuple[ContentPart, ...] = ()

@@ -23,7 +23,7 @@ from typing import ClassVar, get_args
 import attrs
 
 from .calls import PartialToolCall, ToolCall, ToolResult
-from .messages import AssistantMessage, TokenUsage
+from .messages import AssistantMessage, ContentPart, TokenUsage
 
 __all__ = [
     "AsyncEventStream",
@@ -53,7 +53,7 @@ class ResponseStart:
     """A run began: the prompt is in the history and the model is about to be called."""
 
     hook: ClassVar[str] = "on_response_start"
-    prompt: str
+    prompt: str | list[ContentPart]
     model: str
 
 

@@ -48,9 +48,9 @@ from .._errors import (
     RunCancelled,
     ToolErrorsExceeded,
 )
-from .._sendable import encodable
 from ..calls import PartialToolCall, ToolCall, ToolResult
 from ..cancel import CancelToken
+from ..content import user_content
 from ..events import (
     ContentFiltered,
     Event,
@@ -85,6 +85,7 @@ from .table import KINDS, TRANSITIONS, Input, State
 from .tool_calls import (
     Carried,
     Invocation,
+    media_message,
     prepare,
     raised,
     returned,
@@ -227,14 +228,15 @@ class Machine:
     def start(self, prompt: object) -> None:
         """The user's prompt: it is kept at once, and the model is called."""
         self._accept("start")
-        if not isinstance(prompt, str):
+        try:
+            content = user_content(prompt)
+        except MisuseError:
             self._break()
-            raise MisuseError(f"the prompt must be a str, not {type(prompt).__name__}")
-        prompt = encodable(prompt)  # else every request of the conversation would fail
-        self.history.append(UserMessage(content=prompt))
+            raise
+        self.history.append(UserMessage(content=content))
         model = self._settings().model
         _log(logging.DEBUG, "start", "run started with model {model}", model=model)
-        self._events.append(ResponseStart(prompt=prompt, model=model))
+        self._events.append(ResponseStart(prompt=content, model=model))
         self._enter(table.START)
         self._call_model()
 
@@ -649,6 +651,9 @@ class Machine:
                 ToolMessage(tool_call_id=call.id, content=self._results[call.id].content)
                 for call in answer.calls
             )
+            media = media_message(answer.calls, self._results)
+            if media is not None:
+                self.history.append(media)
 
     # -- the answer --------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ the run instead (the machine decides that, from ``Invocation.raise_errors``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -23,6 +23,8 @@ from .._errors import MalformedArgumentsError, ToolTimeoutError, UnknownToolErro
 from .._schema import ArgumentsError, encode_result
 from .._sendable import distinct_ids, encodable
 from ..calls import ToolCall, ToolResult
+from ..content import split_media
+from ..messages import ContentPart, UserMessage
 from ..settings import ErrorDetail
 
 if TYPE_CHECKING:
@@ -140,12 +142,32 @@ def describe_error(error: BaseException, detail: ErrorDetail = "message") -> str
 
 
 def returned(call: ToolCall, value: Any) -> ToolResult:
+    media = split_media(value)
+    parts: tuple[ContentPart, ...]
     try:
-        content = encode_result(value)
+        if media is None:
+            content, parts = encode_result(value), ()
+        else:
+            content = "\n".join(encode_result(item) for item in media[0])
+            parts = tuple(media[1])
     except Exception as error:
         return raised(call, error)
     # Text UTF-8 cannot encode (a file name from os.fsdecode) would poison the history.
-    return ToolResult(call_id=call.id, content=encodable(content), value=value)
+    return ToolResult(call_id=call.id, content=encodable(content), value=value, parts=parts)
+
+
+def media_message(
+    calls: Iterable[ToolCall], results: Mapping[str, ToolResult]
+) -> UserMessage | None:
+    """The user message that carries the images and audio the turn's tools returned (a tool
+    message takes only text), each call's after a line naming it; ``None`` if there are none."""
+    content: list[ContentPart] = []
+    for call in calls:
+        parts = results[call.id].parts
+        if parts:
+            content.append({"type": "text", "text": f"Returned by {call.name} (call {call.id}):"})
+            content.extend(parts)
+    return UserMessage(content=content) if content else None
 
 
 def raised(call: ToolCall, error: BaseException, detail: ErrorDetail = "message") -> ToolResult:

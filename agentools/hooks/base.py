@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..calls import PartialToolCall, ToolCall, ToolResult
-    from ..messages import AssistantMessage, TokenUsage
+    from ..messages import AssistantMessage, ContentPart, TokenUsage
 
 __all__ = ["HOOK_NAMES", "Hooks"]
 
@@ -23,8 +23,9 @@ __all__ = ["HOOK_NAMES", "Hooks"]
 class Hooks:
     """No-op callbacks for everything that happens during a response."""
 
-    def on_response_start(self, prompt: str, model: str) -> Any:
-        """A run began: ``prompt`` was added to the history and ``model`` is about to be called."""
+    def on_response_start(self, prompt: str | list[ContentPart], model: str) -> Any:
+        """A run began: ``prompt`` was added to the history and ``model`` is about to be called.
+        A prompt given as a list (text, images, audio) comes as its content parts."""
 
     def on_model_call(self, turn: int, model: str, attempt: int) -> Any:
         """Model call ``turn`` of this run (1, 2, ...) is about to be made to ``model``;
