@@ -29,7 +29,16 @@ _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 def offline_model(request: RecordedRequest) -> Turn:
     """The next assistant turn for ``request`` (see the module docstring)."""
     messages: list[Mapping[str, Any]] = list(request.body.get("messages", []))
-    last_user = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=None)
+    # A user message right after tool messages carries what the tools returned (images): the
+    # question is the user message before them.
+    last_user = max(
+        (
+            i
+            for i, m in enumerate(messages)
+            if m.get("role") == "user" and (i == 0 or messages[i - 1].get("role") != "tool")
+        ),
+        default=None,
+    )
     if last_user is None:
         return Turn(text="(offline model) There is no user message to answer.", chunking=_CHUNKING)
     prompt = _text_of(messages[last_user].get("content"))
