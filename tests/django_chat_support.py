@@ -1,5 +1,6 @@
 """Helpers for the tests of ``examples/django_chat``: the project set up on a temporary database,
-its Server-Sent Events read back, and the project served by uvicorn in a subprocess.
+its Server-Sent Events read back, and the project served by uvicorn or ``runserver`` in a
+subprocess.
 
 Kept apart from ``support.py`` so that nothing else imports Django.
 """
@@ -13,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -99,28 +100,32 @@ def free_port() -> int:
         return port
 
 
-@contextlib.contextmanager
-def uvicorn_serving(environment: dict[str, str], log: Path) -> Iterator[str]:
-    """The example's ASGI application served by uvicorn on 127.0.0.1, started in a subprocess
-    (its output in ``log``) and stopped whatever happens; yields its base URL once it answers."""
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "chatsite.asgi:application",
-        "--app-dir",
-        str(EXAMPLE),
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
+def uvicorn_command(port: int) -> list[str]:
+    """The example's ASGI application under uvicorn."""
+    return [
+        *(sys.executable, "-m", "uvicorn", "chatsite.asgi:application"),
+        *("--app-dir", str(EXAMPLE), "--host", "127.0.0.1", "--port", str(port)),
         "--no-access-log",
     ]
+
+
+def runserver_command(port: int) -> list[str]:
+    """The example's WSGI application under Django's ``runserver``, as its README runs it."""
+    manage = str(EXAMPLE / "manage.py")
+    return [sys.executable, manage, "runserver", "--noreload", f"127.0.0.1:{port}"]
+
+
+@contextlib.contextmanager
+def serving_the_example(
+    command: Callable[[int], list[str]], environment: dict[str, str], log: Path
+) -> Iterator[str]:
+    """The example served on 127.0.0.1 by ``command(port)`` in a subprocess (its output in
+    ``log``), stopped whatever happens; yields its base URL once it answers."""
+    port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     with log.open("wb") as output:
         process = subprocess.Popen(
-            command, env=environment, stdout=output, stderr=subprocess.STDOUT
+            command(port), env=environment, stdout=output, stderr=subprocess.STDOUT
         )
     try:
         wait_until_answering(base_url, process, log)
@@ -139,12 +144,12 @@ def wait_until_answering(base_url: str, process: subprocess.Popen[bytes], log: P
     with httpx2.Client(base_url=base_url, trust_env=False, timeout=5) as client:
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"uvicorn stopped:\n{log.read_text()}")
+                raise RuntimeError(f"the server stopped:\n{log.read_text()}")
             with contextlib.suppress(httpx2.TransportError):
                 if client.get("/").status_code == 200:
                     return
             if time.monotonic() > deadline:
-                raise RuntimeError(f"uvicorn did not answer within 60 s:\n{log.read_text()}")
+                raise RuntimeError(f"the server did not answer within 60 s:\n{log.read_text()}")
             time.sleep(0.1)
 
 

@@ -1,9 +1,10 @@
 """``examples/django_chat``: a Django project streaming agentools' events to a page.
 
 The same turns are taken through the sync view (``Assistant.response_events()``, Django's test
-``Client``) and the async view (``aresponse_events()``, ``AsyncClient``), then under a real ASGI
-server (uvicorn in a subprocess, on 127.0.0.1) with a real HTTP client, and last in headless
-Chromium. The model is always the loopback ``FakeOpenAIServer`` with scripted turns.
+``Client``) and the async view (``aresponse_events()``, ``AsyncClient``), then under real servers
+(uvicorn for ASGI, ``runserver`` for WSGI, in subprocesses on 127.0.0.1) with a real HTTP client,
+and last in headless Chromium. The model is always the loopback ``FakeOpenAIServer`` with
+scripted turns.
 
 ``AGENTOOLS_DJANGO_SCREENSHOT=docs/django_chat.png python -m pytest tests/test_django_chat.py -k
 browser`` writes the page's screenshot, taken mid-stream, for the docs.
@@ -17,7 +18,7 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,9 +44,11 @@ from .django_chat_support import (
     csrf_headers,
     kinds,
     parse_frames,
+    runserver_command,
+    serving_the_example,
     set_up_django,
     text_of,
-    uvicorn_serving,
+    uvicorn_command,
     wait_for,
 )
 from .support import serving
@@ -350,12 +353,12 @@ def test_the_page_shows_the_stored_conversation_and_streams_from_the_right_view(
     assert f'data-stream="/c/{conversation}/astream"' in chosen
 
 
-# -- a real ASGI server -------------------------------------------------------------------------
+# -- real servers: uvicorn (ASGI) and runserver (WSGI) -------------------------------------------
 
 
 @attrs.frozen
 class Served:
-    """The example under uvicorn, and the model it talks to."""
+    """The example under a real server in a subprocess, and the model it talks to."""
 
     url: str
     model: FakeOpenAIServer
@@ -363,23 +366,55 @@ class Served:
 
 
 @pytest.fixture(scope="module")
-def asgi_server(chat_project: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    log = tmp_path_factory.mktemp("uvicorn") / "uvicorn.log"
+def real_model() -> Iterator[FakeOpenAIServer]:
+    """The model of the servers below (one for both: the leak checks of ``serving`` look at
+    every fake server's threads)."""
     with serving() as model:
-        environment = clean_environment(
-            OPENAI_BASE_URL=model.base_url,
-            OPENAI_API_KEY="sk-fake",
-            AGENTOOLS_MODEL="fake-model",
-            DJANGO_CHAT_DB=str(chat_project),
-        )
-        with uvicorn_serving(environment, log) as url:
-            yield Served(url, model, log)
+        yield model
+
+
+@contextlib.contextmanager
+def served(
+    command: Callable[[int], list[str]], model: FakeOpenAIServer, database: Path, log: Path
+) -> Iterator[Served]:
+    environment = clean_environment(
+        OPENAI_BASE_URL=model.base_url,
+        OPENAI_API_KEY="sk-fake",
+        AGENTOOLS_MODEL="fake-model",
+        DJANGO_CHAT_DB=str(database),
+    )
+    with serving_the_example(command, environment, log) as url:
+        yield Served(url, model, log)
+
+
+@pytest.fixture(scope="module")
+def asgi_server(
+    real_model: FakeOpenAIServer, chat_project: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
+    log = tmp_path_factory.mktemp("uvicorn") / "uvicorn.log"
+    with served(uvicorn_command, real_model, chat_project, log) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def wsgi_server(
+    real_model: FakeOpenAIServer, chat_project: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
+    log = tmp_path_factory.mktemp("runserver") / "runserver.log"
+    with served(runserver_command, real_model, chat_project, log) as server:
+        yield server
 
 
 @pytest.fixture
 def asgi(asgi_server: Served) -> Iterator[Served]:
     yield asgi_server
     assert asgi_server.model.pending == 0, "a scripted turn was not used"
+
+
+@pytest.fixture
+def wsgi(wsgi_server: Served) -> Iterator[Served]:
+    yield wsgi_server
+    assert wsgi_server.model.pending == 0, "a scripted turn was not used"
 
 
 def stream_frames(
@@ -396,29 +431,41 @@ def stream_frames(
             yield from reader.feed(chunk)
 
 
-@pytest.mark.parametrize("view", ["async", "sync"])
-def test_a_turn_streams_under_a_real_asgi_server(asgi: Served, view: str) -> None:
-    asgi.model.add(*note_turns())
-    conversation = new_conversation()
-    logged = len(asgi.log.read_bytes())
+# Django's warning when a view's iterator is not of the server's kind: it then reads the iterator
+# to its end before it sends anything, and the answer arrives whole.
+READ_WHOLE = {
+    "asgi": b"StreamingHttpResponse must consume synchronous iterators",
+    "wsgi": b"StreamingHttpResponse must consume asynchronous iterators",
+}
 
-    with httpx2.Client(base_url=asgi.url, trust_env=False, timeout=30) as client:
+
+@pytest.mark.parametrize("view", ["async", "sync"])
+@pytest.mark.parametrize("server", ["asgi", "wsgi"])
+def test_a_turn_through_a_real_server(
+    request: pytest.FixtureRequest, server: str, view: str
+) -> None:
+    """Each view works under each server; only the view of the server's kind streams (the page
+    uses that one): with the other, Django reads the whole answer first and says so."""
+    example: Served = request.getfixturevalue(server)
+    example.model.add(*note_turns())
+    conversation = new_conversation()
+    logged = len(example.log.read_bytes())
+
+    with httpx2.Client(base_url=example.url, trust_env=False, timeout=30) as client:
         frames = list(stream_frames(client, view, conversation, PROMPT))
 
     assert_the_note_turn(frames)
     assert_the_note_turn_stored(conversation, PROMPT)
-    # Under ASGI Django reads a sync view's iterator to its end before it sends anything: the
-    # answer arrives whole, and Django says so. (The page uses the async view there.)
-    warning = b"StreamingHttpResponse must consume synchronous iterators"
-    assert (warning in asgi.log.read_bytes()[logged:]) is (view == "sync")
+    streams = (server, view) in {("asgi", "async"), ("wsgi", "sync")}
+    assert (READ_WHOLE[server] in example.log.read_bytes()[logged:]) is not streams
 
 
-def streaming_call_turn(stall: float) -> Turn:
+def streaming_call_turn(stall: float, note: dict[str, str] = NOTE) -> Turn:
     """Text, then a ``write_note`` call whose stream stalls ``stall`` seconds once a part of
     the body has been sent (the stall ends early if the client hangs up)."""
     turn = Turn(
         text="I'll note that down.",
-        tool_calls=[ToolCallSpec(name="write_note", arguments=NOTE)],
+        tool_calls=[ToolCallSpec(name="write_note", arguments=note)],
         chunking=Chunking(text=5, arguments=6),
     )
     sent = ""
@@ -430,25 +477,30 @@ def streaming_call_turn(stall: float) -> Turn:
     raise AssertionError("the body never streams")
 
 
-def test_leaving_mid_stream_under_asgi_cancels_the_run_and_keeps_a_valid_history(
-    asgi: Served,
-) -> None:
+def first_frames(client: httpx2.Client, view: str, conversation: uuid.UUID) -> list[Frame]:
+    """The frames of a ``streaming_call_turn`` up to the stall; then the caller hangs up."""
+    seen = []
+    for frame in stream_frames(client, view, conversation, PROMPT):
+        seen.append(frame)
+        if frame[0] == "tool_call" and "body" in (frame[1]["parsed"] or {}):
+            # Before the run's end: it stores the history last, and nothing is stored yet.
+            assert stored(conversation) == []
+            return seen
+    raise AssertionError(f"the stream ended before the stall: {kinds(seen)}")
+
+
+def test_hanging_up_under_asgi_cancels_the_run_and_keeps_a_valid_history(asgi: Served) -> None:
     """The async view sends each event as it comes: the first ones arrive while the model is
-    still stalled mid-call. Hanging up then cancels the run (Django cancels the request's task):
-    the model's stream is closed and the stored history is the prompt."""
+    stalled mid-call. Hanging up then cancels the run at once (Django cancels the request's
+    task): the model's stream is closed and the stored history is the prompt."""
     asgi.model.add(streaming_call_turn(stall=60))
     conversation = new_conversation()
 
     with httpx2.Client(base_url=asgi.url, trust_env=False, timeout=30) as client:
-        seen = []
-        for frame in stream_frames(client, "async", conversation, PROMPT):
-            seen.append(frame)
-            if frame[0] == "tool_call" and "body" in (frame[1]["parsed"] or {}):
-                break
-        # The model is stalled for 60 s: nothing after this can have been sent yet.
+        seen = first_frames(client, "async", conversation)
         assert kinds(seen) == ["text", "tool_call"]
         assert text_of(seen) == "I'll note that down."
-        # The stalled stream's, and those the sync view's client keeps for its next request.
+        # The stalled stream's, and those the sync views' clients keep for their next request.
         during = asgi.model.open_connections
 
     wait_for(lambda: stored(conversation) != [], "stored")
@@ -456,6 +508,24 @@ def test_leaving_mid_stream_under_asgi_cancels_the_run_and_keeps_a_valid_history
     assert validate_history(stored(conversation)) == []
     assert notes_of(conversation) == []
     wait_for(lambda: asgi.model.open_connections < during, "closed: the model's stream")
+
+
+def test_hanging_up_under_wsgi_cancels_the_run_at_the_next_event(wsgi: Served) -> None:
+    """The sync view under runserver sends each event as it comes. A WSGI server learns that the
+    client is gone only when a write fails: once the model goes on after its stall, the server
+    closes the response's iterator, which cancels the run; the stored history is the prompt."""
+    long_note = {"title": NOTE["title"], "body": NOTE["body"] * 10}
+    wsgi.model.add(streaming_call_turn(stall=2, note=long_note))
+    conversation = new_conversation()
+
+    with httpx2.Client(base_url=wsgi.url, trust_env=False, timeout=30) as client:
+        seen = first_frames(client, "sync", conversation)
+        assert kinds(seen) == ["text", "tool_call"]
+
+    wait_for(lambda: stored(conversation) != [], "stored")
+    assert stored(conversation) == [{"role": "user", "content": PROMPT}]
+    assert validate_history(stored(conversation)) == []
+    assert notes_of(conversation) == []  # the call was cut while its body streamed
 
 
 # -- a real browser -----------------------------------------------------------------------------
