@@ -12,6 +12,8 @@ Comments on the line right before a block's fence (invisible on GitHub) adjust t
   already (a folder of notes, a file). The comment may span lines.
 - ``<!-- docs-test: run by tests/test_x.py -->``: another test module runs the block (it needs a
   server of its own); that module must name this page.
+- ``<!-- docs-test: excerpt of path/to/file.py -->``: a piece of a program of the repository,
+  shown as it is there: the block must be found in that file, word for word.
 - ``<!-- docs-test: skip: reason -->``: not run; the reason is required.
 """
 
@@ -36,7 +38,7 @@ PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 _FENCE = re.compile(
     r"^(?P<indent>[ \t]*)```python[ \t]*\n(?P<code>.*?)^(?P=indent)```[ \t]*$", re.M | re.S
 )
-_DIRECTIVE = re.compile(r"<!--\s*docs-test:\s*(?P<what>.*?)\s*-->\s*\Z", re.S)
+_DIRECTIVE = re.compile(r"<!--\s*docs-test:\s*(?P<what>(?:(?!-->).)*?)\s*-->\s*\Z", re.S)
 
 
 @attrs.frozen
@@ -120,6 +122,12 @@ def test_every_block_of_the_page_runs(
                 assert module.is_file(), f"{block.where}: no {module}"
                 assert page.name in module.read_text(), (
                     f"{block.where}: {module.name} does not run it"
+                )
+                continue
+            if directive.startswith("excerpt of "):
+                source = ROOT / directive.removeprefix("excerpt of ").strip()
+                assert block.code.strip() in source.read_text(encoding="utf-8"), (
+                    f"{block.where}: not found as it is in {source.relative_to(ROOT)}"
                 )
                 continue
             if directive.startswith("setup"):
