@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import re
 import socket
@@ -104,24 +105,31 @@ def transport(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture
-def connect(
-    transport: str, traces: Path, request: pytest.FixtureRequest
-) -> Iterator[Callable[..., MCPToolkit]]:
-    """``connect(**options)``: a toolkit on this test's transport, closed when the test ends."""
-    made: list[MCPToolkit] = []
+@pytest.fixture(scope="module")
+def shared(traces: Path, http_url: str) -> Iterator[Callable[..., MCPToolkit]]:
+    """``shared(transport, **options)``: one toolkit per transport and options for the whole
+    module, serving the tests of both runners in turn (as one toolkit may), closed at the end.
+    Starting a stdio server costs a second or two; the tests of the lifecycle make their own."""
+    made: dict[tuple[str, str], MCPToolkit] = {}
 
-    def make(**options: Any) -> MCPToolkit:
-        if transport == "stdio":
-            toolkit = stdio_toolkit(traces, **options)
-        else:
-            toolkit = MCPToolkit.http(request.getfixturevalue("http_url"), **options)
-        made.append(toolkit)
-        return toolkit
+    def get(transport: str, **options: Any) -> MCPToolkit:
+        key = (transport, repr(sorted(options.items())))
+        if key not in made:
+            if transport == "stdio":
+                made[key] = stdio_toolkit(traces, **options)
+            else:
+                made[key] = MCPToolkit.http(http_url, **options)
+        return made[key]
 
-    yield make
-    for toolkit in made:
+    yield get
+    for toolkit in made.values():
         toolkit.close()
+
+
+@pytest.fixture
+def connect(transport: str, shared: Callable[..., MCPToolkit]) -> Callable[..., MCPToolkit]:
+    """``connect(**options)``: the module's toolkit on this test's transport."""
+    return functools.partial(shared, transport)
 
 
 def tool_messages(bot_history: list[dict[str, Any]]) -> dict[str, str]:
@@ -225,11 +233,11 @@ def test_errors_are_told_to_the_model_and_the_run_goes_on(
 
 
 def test_error_detail_applies_as_to_any_tool(
-    server: FakeOpenAIServer, bot: Bot, runner: Runner, connect: Callable[..., MCPToolkit]
+    server: FakeOpenAIServer, bot: Bot, runner: Runner, shared: Callable[..., MCPToolkit]
 ) -> None:
     server.add(Turn(tool_calls=[call("fail", "a", reason="secret")]), Turn(text="ok"))
 
-    runner.run(bot(tools=[connect(error_detail="type")]), "Try")
+    runner.run(bot(tools=[shared("http", error_detail="type")]), "Try")
 
     assert tool_messages(server.requests[1].messages) == {"a": "Error: MCPToolError"}
 
@@ -312,30 +320,25 @@ def test_a_run_cancelled_mid_call_cancels_the_call_on_the_server(
 
 
 def test_two_servers_with_the_same_names(
-    server: FakeOpenAIServer, bot: Bot, runner: Runner, traces: Path, http_url: str
+    server: FakeOpenAIServer, bot: Bot, runner: Runner, shared: Callable[..., MCPToolkit]
 ) -> None:
-    with stdio_toolkit(traces, "local") as local, MCPToolkit.http(http_url) as remote:
-        with pytest.raises(ToolDefinitionError, match="two tools are named 'echo'"):
-            runner.run(bot(tools=[local, remote]), "Hi")
-        assert server.requests == []
+    with pytest.raises(ToolDefinitionError, match="two tools are named 'echo'"):
+        runner.run(bot(tools=[shared("stdio"), shared("http")]), "Hi")
+    assert server.requests == []
 
-    local = stdio_toolkit(traces, "local", prefix="local")
-    remote = MCPToolkit.http(http_url, prefix="remote")
+    local, remote = shared("stdio", prefix="local"), shared("http", prefix="remote")
     server.add(
         Turn(tool_calls=[call("local_echo", "a", text="x"), call("remote_echo", "b", text="y")]),
         Turn(text="both"),
     )
-    try:
-        assert runner.run(bot(tools=[local, remote]), "Hi") == "both"
-    finally:
-        local.close()
-        remote.close()
 
-    assert tool_messages(server.requests[1].messages) == {"a": "local:x", "b": "http:y"}
+    assert runner.run(bot(tools=[local, remote]), "Hi") == "both"
+
+    assert tool_messages(server.requests[1].messages) == {"a": "stdio:x", "b": "http:y"}
 
 
-def test_allow_and_deny(connect: Callable[..., MCPToolkit]) -> None:
-    allowed = connect(allow=["echo", "slow", "fail"], deny=["slow"], prefix="s")
+def test_allow_and_deny(shared: Callable[..., MCPToolkit]) -> None:
+    allowed = shared("http", allow=["echo", "slow", "fail"], deny=["slow"], prefix="s")
 
     assert [tool.name for tool in allowed.tools()] == ["s_echo", "s_fail"]
 
@@ -448,21 +451,27 @@ def test_nothing_is_left_after_close(
 
 
 def test_opened_on_first_use_and_closed_by_close(
-    server: FakeOpenAIServer, bot: Bot, runner: Runner, connect: Callable[..., MCPToolkit]
+    server: FakeOpenAIServer, bot: Bot, runner: Runner, transport: str, traces: Path, http_url: str
 ) -> None:
-    toolkit = connect()
+    toolkit = stdio_toolkit(traces) if transport == "stdio" else MCPToolkit.http(http_url)
     assistant = bot(tools=[toolkit])
     assert not toolkit.is_open  # adding it connects nothing
+    before = set(threading.enumerate())
 
     server.add(Turn(tool_calls=[call("echo", "a", text="x")]), Turn(text="one"))
     assert runner.run(assistant, "One") == "one"
     assert toolkit.is_open
     toolkit.close()
     assert not toolkit.is_open
-    assert not any(t.name.startswith("agentools-mcp") for t in threading.enumerate())
+    assert not [
+        t for t in set(threading.enumerate()) - before if t.name.startswith("agentools-mcp")
+    ]
 
     server.add(Turn(tool_calls=[call("echo", "b", text="y")]), Turn(text="two"))
-    assert runner.run(assistant, "Two") == "two"  # connects again
+    try:
+        assert runner.run(assistant, "Two") == "two"  # connects again
+    finally:
+        toolkit.close()
     assert tool_messages(server.requests[3].messages)["b"].endswith(":y")
 
 
