@@ -30,8 +30,8 @@ pytest.importorskip(
 
 from agentools import CancelToken, Hooks, RunCancelled, ToolDefinitionError
 from agentools.calls import ToolCall, ToolResult
-from agentools.mcp import MCPResult, MCPToolkit
-from agentools.testing import FakeOpenAIServer, ToolCallSpec, Turn
+from agentools.mcp import MCPConnectionError, MCPResult, MCPToolkit
+from agentools.testing import FakeOpenAIServer, RecordedRequest, ToolCallSpec, Turn
 
 from .support import Bot, Runner
 
@@ -63,13 +63,14 @@ def accepts(port: int) -> bool:
 
 
 @contextlib.contextmanager
-def http_server(traces: Path, name: str = "http") -> Iterator[str]:
-    """The HTTP test server in a subprocess, until the block ends: its URL."""
+def http_server(traces: Path, name: str = "http", token: str = "") -> Iterator[str]:
+    """The HTTP test server in a subprocess, until the block ends: its URL. With a ``token``,
+    it refuses requests without the header ``X-Token: <token>``."""
     port = free_port()
     with open(traces / f"http-{port}.log", "w") as log:
         process = subprocess.Popen(
             [sys.executable, str(SERVERS / "http_server.py"), str(port), name],
-            env={**os.environ, "MCP_TEST_DIR": str(traces)},
+            env={**os.environ, "MCP_TEST_DIR": str(traces), "MCP_TEST_TOKEN": token},
             stdout=log,
             stderr=log,
         )
@@ -192,7 +193,7 @@ def test_text_structured_and_image_results(
     contents = tool_messages(server.requests[1].messages)
     assert contents["a"].endswith(":hi")
     assert '"celsius": 21.5' in contents["b"]
-    assert re.fullmatch(r"\[image: image/png, about \d+ bytes, not shown\]", contents["c"])
+    assert re.fullmatch(r"\[image: image/png, 67 bytes, not shown\]", contents["c"])
     assert contents["d"] == "5.0"
     by_id = {result.call_id: result.value for result in results}
     assert isinstance(by_id["b"], MCPResult)
@@ -262,6 +263,19 @@ def test_a_transport_failure_is_a_tool_error(
     first, second = (tool_messages(server.requests[i].messages) for i in (1, 2))
     assert first["a"].startswith(("Error: MCPConnectionError: ", "Error: MCPToolError: "))
     assert second["b"].startswith("Error: MCPConnectionError: ")
+
+
+def test_headers_go_with_every_request(
+    server: FakeOpenAIServer, bot: Bot, runner: Runner, traces: Path
+) -> None:
+    server.add(Turn(tool_calls=[call("echo", "a", text="x")]), Turn(text="in"))
+    with http_server(traces, "guarded", token="s3cret") as url:
+        with pytest.raises(MCPConnectionError, match="could not connect"):
+            MCPToolkit.http(url).open()
+        with MCPToolkit.http(url, headers={"X-Token": "s3cret"}) as toolkit:
+            assert runner.run(bot(tools=[toolkit]), "Hi") == "in"
+
+    assert tool_messages(server.requests[1].messages) == {"a": "guarded:x"}
 
 
 # -- time: timeouts and cancels ----------------------------------------------------------------
@@ -478,8 +492,6 @@ def test_opened_on_first_use_and_closed_by_close(
 def test_a_server_that_cannot_be_reached_fails_the_run_before_the_model_is_called(
     server: FakeOpenAIServer, bot: Bot, runner: Runner
 ) -> None:
-    from agentools.mcp import MCPConnectionError
-
     toolkit = MCPToolkit.http(f"http://127.0.0.1:{free_port()}/mcp", connect_timeout=10)
     with pytest.raises(MCPConnectionError, match="could not connect"):
         runner.run(bot(tools=[toolkit]), "Hi")
@@ -515,20 +527,45 @@ def python_blocks(markdown: str) -> list[str]:
     return re.findall(r"```python\n(.*?)```", markdown, flags=re.S)
 
 
-def test_the_docs_examples_run(traces: Path, http_url: str, tmp_path: Path) -> None:
-    """docs/mcp.md's code blocks, run in order in one namespace against the test servers: the
-    docs' ``SERVER_URL`` is the HTTP test server, their ``server.py`` the stdio one, and their
-    model the loopback server answering with the scripted turns the docs' ``turns`` give."""
+def echo_model(request: RecordedRequest) -> Turn:
+    """The docs' model: calls every offered tool whose name ends in ``echo`` with the prompt,
+    then answers with the results."""
+    messages = request.messages
+    last = max(i for i, message in enumerate(messages) if message["role"] == "user")
+    results = [m["content"] for m in messages[last + 1 :] if m["role"] == "tool"]
+    if results:
+        return Turn(text=" / ".join(results))
+    names = [tool["function"]["name"] for tool in request.tools]
+    prompt = messages[last]["content"]
+    calls = [ToolCallSpec(name=n, arguments={"text": prompt}) for n in names if n.endswith("echo")]
+    return Turn(tool_calls=calls) if calls else Turn(text="no echo tool")
+
+
+def test_the_docs_examples_run(
+    traces: Path,
+    http_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """docs/mcp.md's code blocks, run in order in one namespace, as its last section says."""
     blocks = python_blocks((ROOT / "docs" / "mcp.md").read_text())
-    assert blocks
     (tmp_path / "server.py").write_text((SERVERS / "stdio_server.py").read_text())
     (tmp_path / "tools.py").write_text((SERVERS / "tools.py").read_text())
-    with FakeOpenAIServer() as model:
-        namespace: dict[str, Any] = {"SERVER_URL": http_url, "MODEL": model}
-        cwd = os.getcwd()
-        os.chdir(tmp_path)
-        try:
-            for block in blocks:
-                exec(compile(block, "docs/mcp.md", "exec"), namespace)
-        finally:
-            os.chdir(cwd)
+    monkeypatch.chdir(tmp_path)
+    with FakeOpenAIServer(responder=echo_model) as model:
+        monkeypatch.setenv("OPENAI_BASE_URL", model.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-docs")
+        namespace: dict[str, Any] = {"SERVER_URL": http_url}
+        for block in blocks:
+            exec(compile(block, "docs/mcp.md", "exec"), namespace)
+        assert model.wait_idle(timeout=5)
+
+    printed = capsys.readouterr().out.splitlines()
+    assert printed == [
+        "stdio:hello",
+        "http:hello",
+        "['local_echo', 'local_weather', 'remote_echo']",
+        "stdio:hello / http:hello",
+        "cancelled",
+    ]

@@ -59,8 +59,8 @@ def _describe(block: Any) -> str | None:
         return block.text
     if isinstance(block, (mcp_types.ImageContent, mcp_types.AudioContent)):
         kind = "image" if isinstance(block, mcp_types.ImageContent) else "audio"
-        size = len(block.data) * 3 // 4
-        return f"[{kind}: {block.mime_type}, about {size} bytes, not shown]"
+        size = len(block.data) * 3 // 4 - block.data[-2:].count("=")  # base64
+        return f"[{kind}: {block.mime_type}, {size} bytes, not shown]"
     if isinstance(block, mcp_types.EmbeddedResource):
         resource = block.resource
         if isinstance(resource, mcp_types.TextResourceContents):
