@@ -311,6 +311,8 @@ class Toolkit:
         return [tool for tool in tools if isinstance(tool, FunctionTool)]
 
     def __repr__(self) -> str:
+        if self.dynamic:  # reading its tools may cost (a connection): a repr does not
+            return f"<{type(self).__name__} (dynamic)>"
         return f"<{type(self).__name__} tools={[tool.name for tool in self.tools()]}>"
 
 
@@ -440,8 +442,14 @@ class ToolRegistry:
         """The enabled tool named ``name``, or ``None``."""
         return None if name in self._disabled else self._all().get(name)
 
-    def __repr__(self) -> str:
+    def shown(self) -> list[str]:
+        """The tools' names as a repr shows them: a disabled one marked so, a dynamic toolkit
+        as its repr (reading its tools might connect to a server: a repr must not)."""
         shown = [
-            name if name not in self._disabled else f"{name} (disabled)" for name in self._all()
+            name if name not in self._disabled else f"{name} (disabled)" for name in self._tools
         ]
+        return shown + [repr(toolkit) for toolkit in self._dynamic]
+
+    def __repr__(self) -> str:
+        shown = self.shown()
         return f"<ToolRegistry {shown}>"

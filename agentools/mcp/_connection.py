@@ -188,6 +188,11 @@ class Connection:
             with contextlib.suppress(RuntimeError):  # the loop has ended already
                 self._loop.loop.call_soon_threadsafe(self._closing.set)
 
+    def abort(self) -> None:
+        """Give up connecting (from any thread): the session's task is cancelled where it is."""
+        if self._host is not None:
+            self._host.cancel()
+
     @property
     def ended(self) -> Future[None] | None:
         """Done once the session has ended (closed, or failed to open)."""

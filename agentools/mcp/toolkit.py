@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from concurrent.futures import TimeoutError as FutureTimeout
 from types import TracebackType
 from typing import Any, get_args
 
 import mcp_types
 
 from .._errors import ToolDefinitionError
-from .._schema import Signature
+from .._schema import SchemaError, Signature
 from ..settings import ErrorDetail
 from ..tools import FunctionTool, Toolkit
 from ._connection import Connection, HttpServer, Server, StdioServer
 from ._results import MCPConnectionError, to_result
 
 __all__ = ["MCPToolkit"]
+
+logger = logging.getLogger("agentools.mcp")
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -126,7 +130,7 @@ class MCPToolkit(Toolkit):
             try:
                 ready.result(self.connect_timeout)
             except BaseException as error:
-                connection.stop()
+                connection.abort()
                 connection.finish(self.connect_timeout)
                 raise _connect_error(self.server, error) from None
             self._connection = connection
@@ -141,7 +145,7 @@ class MCPToolkit(Toolkit):
         try:
             await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(ready)), self.connect_timeout)
         except BaseException as error:
-            connection.stop()
+            connection.abort()
             await _finished(connection, self.connect_timeout)
             if isinstance(error, asyncio.CancelledError):
                 raise
@@ -212,7 +216,13 @@ class MCPToolkit(Toolkit):
             for tool in listed
             if (self.allow is None or tool.name in self.allow) and tool.name not in self.deny
         ]
-        self._tools = tuple(self._tool(tool) for tool in offered)
+        tools = []
+        for tool in offered:
+            try:
+                tools.append(self._tool(tool))
+            except SchemaError as error:  # not a JSON object schema: the model could not call it
+                logger.warning("MCP tool %r of %s left out: %s", tool.name, self.server, error)
+        self._tools = tuple(tools)
 
     def _tool(self, tool: mcp_types.Tool) -> FunctionTool[..., Any]:
         name = _UNSAFE.sub("_", tool.name if self.prefix is None else f"{self.prefix}_{tool.name}")
@@ -253,7 +263,7 @@ def _caller(toolkit: MCPToolkit, name: str) -> Callable[[dict[str, Any]], Awaita
 
 
 def _connect_error(server: Server, error: BaseException) -> MCPConnectionError:
-    if isinstance(error, (TimeoutError, asyncio.TimeoutError)):
+    if isinstance(error, (TimeoutError, asyncio.TimeoutError, FutureTimeout)):
         return MCPConnectionError(f"could not connect to the MCP server {server} in time")
     while isinstance(inner := getattr(error, "exceptions", None), tuple) and inner:
         error = inner[0]  # the first of an exception group's: the cause, as a rule
