@@ -411,7 +411,7 @@ class ToolRegistry:
                 if existing is not tool:
                     raise ToolDefinitionError(
                         f"two tools are named {tool.name!r}: {existing!r} and {tool!r} "
-                        f"of {toolkit!r}"
+                        f"of {toolkit!r}; rename one, or give its toolkit a prefix"
                     )
         return tools
 

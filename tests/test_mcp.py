@@ -434,6 +434,7 @@ def test_nothing_is_left_after_close(
             with pytest.raises(asyncio.CancelledError):
                 await task
             assistant.tools.remove(toolkit)
+        assert asyncio.all_tasks() == {asyncio.current_task()}  # no task of the toolkit's
 
     if runner.is_async:
         runner.await_(in_async_with())

@@ -246,8 +246,8 @@ class MCPToolkit(Toolkit):
         return to_result(await connection.call(name, dict(arguments or {})))
 
     def __repr__(self) -> str:
-        shown = [tool.name for tool in self._tools] if self.is_open else "not connected"
-        return f"<MCPToolkit {self.server} tools={shown}>"
+        shown = f"{len(self._tools)} tools" if self.is_open else "not connected"
+        return f"<MCPToolkit {self.server} ({shown})>"
 
 
 def _caller(toolkit: MCPToolkit, name: str) -> Callable[[dict[str, Any]], Awaitable[Any]]:
