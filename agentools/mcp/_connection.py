@@ -18,11 +18,11 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 import attrs
+import httpx2
 import mcp_types
 from mcp import Client, MCPError
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared._httpx_utils import create_mcp_http_client
 
 from ._loop import PrivateLoop
 from ._results import MCPConnectionError, MCPToolError
@@ -118,7 +118,10 @@ class Connection:
                 cwd=server.cwd,
             )
             return stdio_client(parameters)
-        http = await stack.enter_async_context(create_mcp_http_client(headers=dict(server.headers)))
+        # The mcp package's own timeouts: a long read, for its event streams.
+        timeout = httpx2.Timeout(30.0, read=300.0)
+        client = httpx2.AsyncClient(headers=dict(server.headers), timeout=timeout)
+        http = await stack.enter_async_context(client)
         return streamable_http_client(server.url, http_client=http)
 
     async def _list_tools(self) -> None:
