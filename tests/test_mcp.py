@@ -368,6 +368,8 @@ def test_the_list_is_refreshed_when_the_server_says_it_changed(
     fresh = f"fresh_{transport}_{runner}"
     toolkit = connect()
     server.add(Turn(tool_calls=[call("grow", "a", tool_name=fresh)]), Turn(text="grown"))
+    toolkit.open()
+    assert toolkit.protocol_version == "2026-07-28"  # changes come through a subscription
     assistant = bot(tools=[toolkit])
     assert runner.run(assistant, "Grow") == "grown"
 
@@ -377,6 +379,31 @@ def test_the_list_is_refreshed_when_the_server_says_it_changed(
 
     assert fresh in {tool["function"]["name"] for tool in server.requests[2].tools}
     assert tool_messages(server.requests[3].messages)["b"] == f"I am {fresh}"
+
+
+def test_an_older_protocol_session_refreshes_and_cancels_too(
+    server: FakeOpenAIServer,
+    bot: Bot,
+    runner: Runner,
+    shared: Callable[..., MCPToolkit],
+    traces: Path,
+) -> None:
+    """Before 2026-07-28 a server sends ``notifications/tools/list_changed`` unasked (no
+    subscription) and the cancel is the same notification."""
+    toolkit = shared("stdio", mode="legacy", timeout=1)
+    fresh, tag = f"legacy_{runner}", f"legacy-{runner}"
+    server.add(
+        Turn(tool_calls=[call("grow", "a", tool_name=fresh)]),
+        Turn(tool_calls=[call("slow", "b", seconds=60, tag=tag)]),
+        Turn(text="done"),
+    )
+    assistant = bot(tools=[toolkit])
+
+    assert runner.run(assistant, "Grow") == "done"
+
+    assert toolkit.protocol_version == "2025-11-25"
+    wait_until(lambda: fresh in assistant.tools, "the new tool is listed")
+    wait_until((traces / f"cancelled-{tag}").exists, "the server cancelled the call")
 
 
 # -- lifecycle --------------------------------------------------------------------------------

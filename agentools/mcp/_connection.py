@@ -67,15 +67,24 @@ class Connection:
     """
 
     def __init__(
-        self, server: Server, on_tools: Callable[[tuple[mcp_types.Tool, ...]], None]
+        self,
+        server: Server,
+        on_tools: Callable[[tuple[mcp_types.Tool, ...]], None],
+        mode: str = "auto",
     ) -> None:
         self.server = server
+        self.mode = mode
         self._on_tools = on_tools
         self._loop: PrivateLoop | None = None
         self._client: Client | None = None
         self._closing = asyncio.Event()
         self._changed = asyncio.Event()
         self._host: Future[None] | None = None
+
+    @property
+    def protocol_version(self) -> str | None:
+        client = self._client
+        return None if client is None else client.protocol_version
 
     def start(self) -> Future[None]:
         """Start connecting; the future is done once the tools are listed (or it failed)."""
@@ -88,7 +97,9 @@ class Connection:
         try:
             async with AsyncExitStack() as stack:
                 transport = await self._transport(stack)
-                client = Client(transport, message_handler=self._on_message, cache=None)
+                client = Client(
+                    transport, message_handler=self._on_message, cache=None, mode=self.mode
+                )
                 self._client = await stack.enter_async_context(client)
                 await self._list_tools()
                 helpers = [

@@ -47,6 +47,9 @@ class MCPToolkit(Toolkit):
     - ``strict``: ask for OpenAI's strict mode for the tools whose schema allows it.
     - ``error_detail``, ``raise_errors``: as for any tool.
     - ``connect_timeout``: seconds to connect and list the tools.
+    - ``mode``: how the protocol version is agreed (the ``mcp`` package's ``Client(mode=...)``):
+      ``"auto"`` asks the server and falls back to the older handshake, ``"legacy"`` uses
+      that handshake at once.
     """
 
     dynamic = True
@@ -63,6 +66,7 @@ class MCPToolkit(Toolkit):
         error_detail: ErrorDetail | None = None,
         raise_errors: bool = False,
         connect_timeout: float = 30.0,
+        mode: str = "auto",
     ) -> None:
         if isinstance(allow, str) or isinstance(deny, str):
             raise ToolDefinitionError("allow and deny are lists of tool names, not one string")
@@ -83,6 +87,7 @@ class MCPToolkit(Toolkit):
         self.error_detail = error_detail
         self.raise_errors = raise_errors
         self.connect_timeout = connect_timeout
+        self.mode = mode
         self._lock = threading.Lock()
         self._connection: Connection | None = None
         self._tools: tuple[FunctionTool[..., Any], ...] = ()
@@ -119,13 +124,19 @@ class MCPToolkit(Toolkit):
     def is_open(self) -> bool:
         return self._connection is not None
 
+    @property
+    def protocol_version(self) -> str | None:
+        """The MCP protocol version agreed with the server; ``None`` when not connected."""
+        connection = self._connection
+        return None if connection is None else connection.protocol_version
+
     def open(self) -> None:
         """Connect and list the tools, if not connected yet (blocks this thread meanwhile);
         ``MCPConnectionError`` if the server cannot be reached."""
         with self._lock:
             if self._connection is not None:
                 return
-            connection = Connection(self.server, self._set_tools)
+            connection = Connection(self.server, self._set_tools, self.mode)
             ready = connection.start()
             try:
                 ready.result(self.connect_timeout)
@@ -140,7 +151,7 @@ class MCPToolkit(Toolkit):
         with self._lock:
             if self._connection is not None:
                 return
-            connection = Connection(self.server, self._set_tools)
+            connection = Connection(self.server, self._set_tools, self.mode)
             ready = connection.start()
         try:
             await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(ready)), self.connect_timeout)

@@ -115,7 +115,9 @@ def make_server(name: str) -> MCPServer:
             return f"I am {tool_name}"
 
         server.add_tool(added, name=tool_name, description="Added at run time.")
-        await ctx.notify_tools_changed()
+        await ctx.notify_tools_changed()  # to a 2026-07-28 session's subscription
+        if ctx.request_context.session.protocol_version != "2026-07-28":
+            await ctx.request_context.session.send_tool_list_changed()  # unasked, before that
         return "added"
 
     @server.tool()
