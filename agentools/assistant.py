@@ -308,5 +308,4 @@ class Assistant:
         return ToolContext(call=call, assistant=self, history=self.history)
 
     def __repr__(self) -> str:
-        names = [tool.name for tool in self.tools]
-        return f"<Assistant model={self.settings.model!r} tools={names}>"
+        return f"<Assistant model={self.settings.model!r} tools={self.tools.shown()}>"

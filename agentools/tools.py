@@ -13,7 +13,7 @@ import copy
 import inspect
 import types
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, Generic, TypeVar, get_args, get_origin, overload
+from typing import Any, ClassVar, Generic, TypeVar, get_args, get_origin, overload
 
 from typing_extensions import ParamSpec, get_type_hints, is_typeddict
 
@@ -131,6 +131,9 @@ class FunctionTool(Generic[P, R]):
     abandoned and runs on in the background until it returns, its result dropped.
     ``error_detail`` says what the model is told when the tool raises (``"message"``,
     ``"type"``, ``"none"``: see ``Settings.tool_error_detail``, which applies when it is None).
+
+    ``signature`` describes a tool whose schema comes from elsewhere (``Signature.from_schema``,
+    e.g. an MCP server's tool): ``function`` is then called with the arguments object whole.
     """
 
     def __init__(
@@ -143,6 +146,7 @@ class FunctionTool(Generic[P, R]):
         timeout: float | None = None,
         raise_errors: bool = False,
         error_detail: ErrorDetail | None = None,
+        signature: Signature | None = None,
     ) -> None:
         if error_detail is not None and error_detail not in get_args(ErrorDetail):
             raise ToolDefinitionError(
@@ -153,17 +157,14 @@ class FunctionTool(Generic[P, R]):
                 f"timeout must be a positive number of seconds, not {timeout!r}"
             )
         self.function: Callable[..., Any] = function
-        self.is_method = _is_method(function)
+        self.is_method = signature is None and _is_method(function)
         described = types.MethodType(function, _UNBOUND) if self.is_method else function
-        self.streamed_type = _streamed_type(described)
+        self.streamed_type = None if signature is not None else _streamed_type(described)
         if self.streamed_type is not None:
             described = _fields_as_function(self.streamed_type, described)
-        self.signature: Signature = signature_of(
-            described,
-            name=name,
-            description=description,
-            strict=strict,
-        )
+        if signature is None:
+            signature = signature_of(described, name=name, description=description, strict=strict)
+        self.signature: Signature = signature
         self.is_async = inspect.iscoroutinefunction(function)
         self.timeout = timeout
         self.raise_errors = raise_errors
@@ -294,6 +295,11 @@ class Toolkit:
         assistant = Assistant(model=..., tools=[Files(Path("."))])
     """
 
+    dynamic: ClassVar[bool] = False
+    """Whether the tools may change after the toolkit is added (an MCP server's, known once
+    connected and changed when the server says so): ``ToolRegistry`` then asks ``tools()`` at
+    each model call and each tool call instead of once, when the toolkit is added."""
+
     def tools(self) -> list[FunctionTool[..., Any]]:
         """This instance's tools, in the order the class defines them."""
         names: dict[str, None] = {}
@@ -305,13 +311,20 @@ class Toolkit:
         return [tool for tool in tools if isinstance(tool, FunctionTool)]
 
     def __repr__(self) -> str:
+        if self.dynamic:  # reading its tools may cost (a connection): a repr does not
+            return f"<{type(self).__name__} (dynamic)>"
         return f"<{type(self).__name__} tools={[tool.name for tool in self.tools()]}>"
 
 
 class ToolRegistry:
     """An assistant's tools by name (``assistant.tools``): add, remove, enable and disable them at
     any time; a change applies from the next model call. (A ``Toolkit`` is a group of tools you
-    write; the registry holds the tools of every toolkit and function you give the assistant.)"""
+    write; the registry holds the tools of every toolkit and function you give the assistant.)
+
+    A dynamic toolkit (``Toolkit.dynamic``) is kept as a toolkit: its tools are those its
+    ``tools()`` gives at the time asked, after the tools added one by one, which keep their names
+    (a dynamic tool of the same name is an error naming both, raised when the tools are read).
+    """
 
     def __init__(
         self,
@@ -321,6 +334,7 @@ class ToolRegistry:
         | Callable[..., Any] = (),
     ) -> None:
         self._tools: dict[str, FunctionTool[..., Any]] = {}
+        self._dynamic: list[Toolkit] = []
         self._disabled: set[str] = set()
         if isinstance(tools, (FunctionTool, Toolkit)) or callable(tools):
             tools = [tools]  # one tool given alone
@@ -335,6 +349,10 @@ class ToolRegistry:
     def add(self, tool: FunctionTool[..., Any] | Toolkit | Callable[..., Any]) -> None:
         """Add a tool, every tool of a ``Toolkit``, or a plain function (wrapped with
         ``function_tool``). A name already taken is an error naming both tools."""
+        if isinstance(tool, Toolkit) and tool.dynamic:
+            if tool not in self._dynamic:
+                self._dynamic.append(tool)
+            return
         if isinstance(tool, Toolkit):
             for each in tool.tools():
                 self.add(each)
@@ -359,12 +377,17 @@ class ToolRegistry:
     def remove(self, tool: str | FunctionTool[..., Any] | Toolkit) -> None:
         """Remove a tool (by name or object) or every tool of a toolkit; ``UnknownToolError`` (a
         ``KeyError``) if absent."""
+        if isinstance(tool, Toolkit) and tool.dynamic:
+            self._dynamic.remove(tool)
+            return
         if isinstance(tool, Toolkit):
             for each in tool.tools():
                 self.remove(each)
             return
         name = tool if isinstance(tool, str) else tool.name
-        del self._tools[self[name].name]
+        if self[name].name not in self._tools:
+            raise ToolDefinitionError(f"tool {name!r} belongs to a dynamic toolkit: remove that")
+        del self._tools[name]
         self._disabled.discard(name)
 
     def enable(self, name: str) -> None:
@@ -377,20 +400,35 @@ class ToolRegistry:
     def is_enabled(self, name: str) -> bool:
         return name in self._tools and name not in self._disabled
 
+    def _all(self) -> dict[str, FunctionTool[..., Any]]:
+        """Every tool by name: those added one by one, then the dynamic toolkits' current ones."""
+        if not self._dynamic:
+            return self._tools
+        tools = dict(self._tools)
+        for toolkit in self._dynamic:
+            for tool in toolkit.tools():
+                existing = tools.setdefault(tool.name, tool)
+                if existing is not tool:
+                    raise ToolDefinitionError(
+                        f"two tools are named {tool.name!r}: {existing!r} and {tool!r} "
+                        f"of {toolkit!r}; rename one, or give its toolkit a prefix"
+                    )
+        return tools
+
     def __getitem__(self, name: str) -> FunctionTool[..., Any]:
         try:
-            return self._tools[name]
+            return self._all()[name]
         except KeyError:
             raise UnknownToolError(f"no tool named {name!r}") from None
 
     def __iter__(self) -> Iterator[FunctionTool[..., Any]]:
-        return iter(list(self._tools.values()))
+        return iter(list(self._all().values()))
 
     def __len__(self) -> int:
-        return len(self._tools)
+        return len(self._all())
 
     def __contains__(self, name: object) -> bool:
-        return name in self._tools
+        return name in self._all()
 
     def signatures(self) -> tuple[Signature, ...]:
         """The enabled tools' descriptions, for the next model call."""
@@ -398,14 +436,20 @@ class ToolRegistry:
 
     def enabled_names(self) -> list[str]:
         """The names of the enabled tools, sorted (what the model is told it may call)."""
-        return sorted(set(self._tools) - self._disabled)
+        return sorted(set(self._all()) - self._disabled)
 
     def get(self, name: str) -> FunctionTool[..., Any] | None:
         """The enabled tool named ``name``, or ``None``."""
-        return None if name in self._disabled else self._tools.get(name)
+        return None if name in self._disabled else self._all().get(name)
 
-    def __repr__(self) -> str:
+    def shown(self) -> list[str]:
+        """The tools' names as a repr shows them: a disabled one marked so, a dynamic toolkit
+        as its repr (reading its tools might connect to a server: a repr must not)."""
         shown = [
             name if name not in self._disabled else f"{name} (disabled)" for name in self._tools
         ]
+        return shown + [repr(toolkit) for toolkit in self._dynamic]
+
+    def __repr__(self) -> str:
+        shown = self.shown()
         return f"<ToolRegistry {shown}>"

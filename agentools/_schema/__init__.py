@@ -13,7 +13,7 @@ The supported types, and what OpenAI's strict mode cannot express, are listed in
 """
 
 from .records import ABSENT, MISSING, RecordField, is_record, record_fields
-from .signatures import ContextParameter, SchemaError, Signature, signature_of
+from .signatures import ContextParameter, SchemaError, Signature, fits_strict, signature_of
 from .structure import (
     ArgumentsError,
     encode_result,
@@ -32,6 +32,7 @@ __all__ = [
     "SchemaError",
     "Signature",
     "encode_result",
+    "fits_strict",
     "is_record",
     "make_converter",
     "mismatch",

@@ -25,7 +25,7 @@ from .._errors import AgentoolsError
 from .describe import SchemaBuilder, Unsupported, json_kind, parse_doc, show, split_annotated
 from .structure import ArgumentsError, Path, argument_converter, problems_of, render_path
 
-__all__ = ["ContextParameter", "SchemaError", "Signature", "signature_of"]
+__all__ = ["ContextParameter", "SchemaError", "Signature", "fits_strict", "signature_of"]
 
 _TOOL_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
@@ -71,6 +71,31 @@ class Signature:
     strict: bool
     context_parameters: tuple[str, ...]
     _params: tuple[_Param, ...] = attrs.field(default=(), repr=False, eq=False)
+    given: bool = False
+    """The schema was given as it is (``from_schema``), not read from a function: the arguments
+    object is passed whole, as the one positional argument, for whoever defined the schema (an
+    MCP server) to check."""
+
+    @classmethod
+    def from_schema(
+        cls, name: str, description: str, parameters: Mapping[str, Any], *, strict: bool = False
+    ) -> Signature:
+        """A tool described by a JSON schema used as it is (a tool from elsewhere: an MCP
+        server's). ``strict`` is asked for only where the schema fits OpenAI's strict mode
+        (``fits_strict``): a schema that does not would be refused by the API."""
+        if not _TOOL_NAME.fullmatch(name):
+            raise SchemaError(f"tool name {name!r} must be 1 to 64 letters, digits, '_' or '-'")
+        schema = copy.deepcopy(dict(parameters))
+        if schema.get("type") != "object":
+            raise SchemaError(f"tool {name!r}: its parameters schema must be of type 'object'")
+        return cls(
+            name=name,
+            description=description,
+            parameters=schema,
+            strict=strict and fits_strict(schema),
+            context_parameters=(),
+            given=True,
+        )
 
     def structure(
         self, arguments: Mapping[str, Any], context: Any = None
@@ -83,6 +108,8 @@ class Signature:
         """
         if json_kind(arguments) != "object":
             raise ArgumentsError([("", f"expected a JSON object, got {show(arguments)}")])
+        if self.given:
+            return (dict(arguments),), {}
         converter = argument_converter(self.strict)
         problems: list[tuple[Path, str]] = []
         args: list[Any] = []
@@ -127,6 +154,42 @@ class Signature:
         if self.strict:
             function["strict"] = True
         return {"type": "function", "function": function}
+
+
+_STRICT_KEYWORDS = frozenset(
+    {
+        "type", "properties", "required", "additionalProperties", "items", "enum", "const",
+        "anyOf", "$ref", "$defs", "definitions", "description", "title",
+    }
+)  # fmt: skip
+"""The keywords kept here for a strict schema: those OpenAI's strict mode takes in every case."""
+
+
+def fits_strict(schema: Any) -> bool:
+    """Whether OpenAI's strict mode takes ``schema`` as it is: every object closed
+    (``additionalProperties: false``) with all its properties required, and no keyword beyond
+    ``_STRICT_KEYWORDS`` (a conservative reading: a schema this refuses still works, unstrict)."""
+    if isinstance(schema, list):
+        return all(fits_strict(item) for item in schema)
+    if not isinstance(schema, dict):
+        return True
+    if not _STRICT_KEYWORDS.issuperset(schema):
+        return False
+    if schema.get("type") == "object" or "properties" in schema:
+        properties = schema.get("properties", {})
+        if schema.get("additionalProperties") is not False:
+            return False
+        if not isinstance(properties, dict) or set(schema.get("required", ())) != set(properties):
+            return False
+        if not all(fits_strict(value) for value in properties.values()):
+            return False
+    nested = ("items", "anyOf", "$defs", "definitions")
+    for key in nested:
+        value = schema.get(key)
+        values = value.values() if isinstance(value, dict) and key != "items" else [value]
+        if value is not None and not all(fits_strict(v) for v in values):
+            return False
+    return True
 
 
 def signature_of(
