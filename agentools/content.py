@@ -28,7 +28,7 @@ from ._errors import MisuseError
 from ._sendable import encodable
 from .messages import ContentPart
 
-__all__ = ["Audio", "Image", "Prompt", "split_media", "user_content"]
+__all__ = ["Audio", "Image", "Prompt", "WithMedia", "split_media", "user_content"]
 
 Detail = Literal["auto", "low", "high"]
 
@@ -186,9 +186,21 @@ def user_content(prompt: object) -> str | list[ContentPart]:
     return content
 
 
+class WithMedia:
+    """A tool's value whose text already says where its images and audio are (``media``): its
+    own ``str()`` goes in the tool message and the media in the user message after it. An MCP
+    tool's result is one (``agentools.mcp.MCPResult``)."""
+
+    media: tuple[Image | Audio, ...] = ()
+
+
 def split_media(value: Any) -> tuple[Any, list[ContentPart]] | None:
     """For a tool's return value holding images or audio: the value with each replaced by a
     note for the tool message, and their content parts; ``None`` for a value that holds none."""
+    if isinstance(value, WithMedia):
+        if not value.media:
+            return None
+        return [str(value)], [item.to_part() for item in value.media]
     items = value if isinstance(value, (list, tuple)) else [value]
     if not any(isinstance(item, (Image, Audio)) for item in items):
         return None

@@ -193,7 +193,14 @@ def test_text_structured_and_image_results(
     contents = tool_messages(server.requests[1].messages)
     assert contents["a"].endswith(":hi")
     assert '"celsius": 21.5' in contents["b"]
-    assert re.fullmatch(r"\[image: image/png, 67 bytes, not shown\]", contents["c"])
+    assert (
+        contents["c"]
+        == "[image 1: in the user message after the tool results; image/png, 67 bytes]"
+    )
+    # The model sees the image: in the user message after the tool messages.
+    media = server.requests[1].messages[-1]
+    assert media["role"] == "user"
+    assert media["content"][1]["image_url"]["url"].startswith("data:image/png;base64,iVBOR")
     assert contents["d"] == "5.0"
     by_id = {result.call_id: result.value for result in results}
     assert isinstance(by_id["b"], MCPResult)

@@ -1,9 +1,10 @@
 """An MCP tool result as an agentools tool result: the text the model reads, the rest kept.
 
 A Chat Completions tool message carries text only, so the model reads the result's text parts
-(or, when it has none, its structured content as JSON), and a placeholder naming each image,
-audio clip or resource it cannot see. Your code gets everything: the tool's value is an
-``MCPResult``, that text with the result's content blocks and structured content attached (in
+(or, when it has none, its structured content as JSON), a note for each image and audio clip,
+which it sees in the user message after the turn's tool messages (see ``agentools.content``), and
+a placeholder naming each resource it cannot see. Your code gets everything: the tool's value is
+an ``MCPResult``, that text with the result's content blocks and structured content attached (in
 hooks: ``ToolResult.value``). An error result (``isError``) raises ``MCPToolError`` with the
 server's text, which the fault policy turns into the message the model is told.
 """
@@ -16,6 +17,7 @@ from typing import Any
 import mcp_types
 
 from .._errors import AgentoolsError
+from ..content import Audio, Image, WithMedia
 
 __all__ = ["MCPConnectionError", "MCPResult", "MCPToolError", "to_result"]
 
@@ -30,12 +32,13 @@ class MCPConnectionError(AgentoolsError, ConnectionError):
     ended, or the connection broke."""
 
 
-class MCPResult(str):
+class MCPResult(str, WithMedia):
     """The text the model is given for an MCP tool result, with the whole result attached.
 
     A ``str`` so that it is the tool's result as any tool's string is; ``content`` holds the MCP
-    content blocks (``mcp_types.ImageContent`` with its base64 ``data``, ...) and ``structured``
-    the structured content (``None`` if the tool gave none).
+    content blocks (``mcp_types.ImageContent`` with its base64 ``data``, ...), ``structured``
+    the structured content (``None`` if the tool gave none) and ``media`` its images and audio
+    as ``agentools.Image`` / ``agentools.Audio``, which the model is shown.
     """
 
     content: tuple[Any, ...]
@@ -45,6 +48,7 @@ class MCPResult(str):
         result = super().__new__(cls, text)
         result.content = content
         result.structured = structured
+        result.media = tuple(filter(None, map(_media, content)))
         return result
 
     @property
@@ -53,14 +57,28 @@ class MCPResult(str):
         return [block for block in self.content if isinstance(block, mcp_types.ImageContent)]
 
 
-def _describe(block: Any) -> str | None:
-    """A content block as text, ``None`` for one that is text-less and not worth naming."""
+def _media(block: Any) -> Image | Audio | None:
+    """An image or audio block as the model is shown it; ``None`` for any other block (and for
+    audio in a format the Chat Completions API does not take)."""
+    if isinstance(block, mcp_types.ImageContent):
+        return Image(f"data:{block.mime_type};base64,{block.data}")
+    if isinstance(block, mcp_types.AudioContent):
+        audio_format = block.mime_type.rpartition("/")[2].replace("mpeg", "mp3").replace("x-", "")
+        if audio_format in ("wav", "mp3"):
+            return Audio(block.data, audio_format)  # type: ignore[arg-type]
+    return None
+
+
+def _describe(block: Any, shown: int) -> str | None:
+    """A content block as text (``shown``: the number of the image or audio clip the model is
+    shown, if it is one), ``None`` for one that is text-less and not worth naming."""
     if isinstance(block, mcp_types.TextContent):
         return block.text
     if isinstance(block, (mcp_types.ImageContent, mcp_types.AudioContent)):
         kind = "image" if isinstance(block, mcp_types.ImageContent) else "audio"
         size = len(block.data) * 3 // 4 - block.data[-2:].count("=")  # base64
-        return f"[{kind}: {block.mime_type}, {size} bytes, not shown]"
+        where = f"{shown}: in the user message after the tool results" if shown else "not shown"
+        return f"[{kind} {where}; {block.mime_type}, {size} bytes]"
     if isinstance(block, mcp_types.EmbeddedResource):
         resource = block.resource
         if isinstance(resource, mcp_types.TextResourceContents):
@@ -74,7 +92,14 @@ def _describe(block: Any) -> str | None:
 def to_result(result: mcp_types.CallToolResult) -> MCPResult:
     """The tool's value for ``result``; raises ``MCPToolError`` for an error result."""
     content = tuple(result.content)
-    texts = [text for text in map(_describe, content) if text is not None]
+    shown = 0
+    texts = []
+    for block in content:
+        shown_here = _media(block) is not None
+        shown += shown_here
+        text = _describe(block, shown if shown_here else 0)
+        if text is not None:
+            texts.append(text)
     if result.is_error:
         raise MCPToolError("\n".join(texts) or "the tool failed")
     has_text = any(isinstance(block, mcp_types.TextContent) for block in content)
