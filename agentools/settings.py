@@ -93,6 +93,11 @@ class Settings:
     """What the model is told when a tool raises (``ErrorDetail``); a tool's own
     ``error_detail`` wins. Argument errors and timeouts are always told in full: they say what the
     model did, nothing of the tool's insides."""
+    reset_tool_choice: bool = attrs.field(default=True, validator=_flag)
+    """A ``tool_choice`` in the ``params`` applies until tools have run in a run; the model calls
+    after that are made without it (the server's default, ``"auto"``), so that
+    ``tool_choice="required"`` or a named function cannot make the model call tools forever.
+    ``False`` sends it on every call (openai-agents' ``reset_tool_choice`` is the same rule)."""
     params: Mapping[str, Any] = attrs.field(
         factory=dict, converter=_frozen, repr=lambda params: repr(dict(params))
     )

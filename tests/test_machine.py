@@ -329,10 +329,13 @@ def test_keyboard_interrupt_in_a_tool_is_not_the_tools_failure() -> None:
 
 def test_turns_in_which_every_call_failed_end_the_run() -> None:
     machine = started(max_tool_errors=2)
-    for _ in range(2):
-        (invocation,) = run_tools(machine, tool_turn("f")).invocations
-        machine.receive_tool_outcome(invocation, done(error=ValueError("no")))
-        machine.receive_tools_done()
+    (invocation,) = run_tools(machine, tool_turn("f")).invocations
+    machine.receive_tool_outcome(invocation, done(error=ValueError("no")))
+    machine.receive_tools_done()
+    assert isinstance(drain(machine)[-1], CallModel)
+    (invocation,) = run_tools(machine, tool_turn("f")).invocations
+    machine.receive_tool_outcome(invocation, done(error=ValueError("no")))
+    machine.receive_tools_done()
     with pytest.raises(ToolErrorsExceeded):
         drain(machine)
     assert validate_history(machine.history.to_openai()) == []
@@ -611,3 +614,14 @@ def test_streamed_and_whole_answers_refuse_the_same_arguments(arguments: str) ->
         history = machine.history.to_openai()
         assert history[1]["tool_calls"][0]["function"]["arguments"] == "{}"
         assert validate_history(history) == []
+
+
+def test_the_answer_cannot_come_before_its_call_is_taken() -> None:
+    """The next call is built when the events before it are out; a chunk fed before the runner
+    took its ``CallModel`` is the runner's mistake, not the start of the answer."""
+    machine = started()
+    (invocation,) = run_tools(machine, tool_turn("f")).invocations
+    machine.receive_tool_outcome(invocation, done("A"))
+    machine.receive_tools_done()
+    with pytest.raises(MisuseError, match="can't handle chunk"):
+        machine.receive_chunk(chunks_of(Turn(text="hi"))[0])

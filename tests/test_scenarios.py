@@ -460,3 +460,80 @@ def test_partial_arguments_grow_and_say_what_is_finished(
             assert parsed["path"] == "notes/todo.md"
     assert seen[-1][2] is True
     assert not any(all_done for _, _, all_done in seen[:-1])
+
+
+def test_tool_choice_applies_until_tools_have_run(
+    server: FakeOpenAIServer, bot: Bot, runner: Runner, stream: bool
+) -> None:
+    server.add(
+        Turn(tool_calls=[ToolCallSpec(name="get_weather", arguments={"city": "Oslo"})]),
+        Turn(tool_calls=[ToolCallSpec(name="get_weather", arguments={"city": "Rome"})]),
+        Turn(text="Cold, then warm."),
+    )
+    assistant = bot(tools=[get_weather], stream=stream, tool_choice="required", temperature=0)
+
+    assert runner.run(assistant, "Oslo, then Rome?") == "Cold, then warm."
+
+    choices = [request.body.get("tool_choice") for request in server.requests]
+    assert choices == ["required", None, None]
+    # Only tool_choice is dropped, and only for this run: the next run starts with it again.
+    assert all(request.body["temperature"] == 0 for request in server.requests)
+    server.add(Turn(text="Yes."))
+    runner.run(assistant, "Sure?")
+    assert server.requests[-1].body["tool_choice"] == "required"
+
+
+def test_tool_choice_on_every_call_when_asked(
+    server: FakeOpenAIServer, bot: Bot, runner: Runner, stream: bool
+) -> None:
+    server.add(
+        Turn(tool_calls=[ToolCallSpec(name="get_weather", arguments={"city": "Oslo"})]),
+        Turn(text="Cold."),
+    )
+    choice = {"type": "function", "function": {"name": "get_weather"}}
+    assistant = bot(tools=[get_weather], stream=stream, tool_choice=choice, reset_tool_choice=False)
+
+    runner.run(assistant, "Oslo?")
+
+    assert [request.body["tool_choice"] for request in server.requests] == [choice, choice]
+
+
+def test_settings_changed_by_a_hook_apply_to_the_next_model_call(
+    server: FakeOpenAIServer, bot: Bot, runner: Runner, stream: bool
+) -> None:
+    """A hook on the events before a model call (the run's start, a tool's result) changes that
+    call, not the one after it."""
+    server.add(
+        Turn(tool_calls=[ToolCallSpec(name="get_weather", arguments={"city": "Oslo"})]),
+        Turn(text="Cold."),
+    )
+
+    class Switch(RecordingHooks):
+        def on_response_start(self, prompt: Any, model: str) -> None:
+            super().on_response_start(prompt, model)
+            assistant.configure(temperature=0.25)
+
+        def on_tool_result(self, call: Any, result: ToolResult) -> None:
+            super().on_tool_result(call, result)
+            assistant.configure(model="second-model", temperature=0.5, tool_choice="none")
+
+    hooks = Switch()
+    assistant = bot(tools=[get_weather], hooks=hooks, stream=stream, reset_tool_choice=False)
+
+    runner.run(assistant, "Oslo?")
+
+    first, second = (request.body for request in server.requests)
+    assert (first["model"], first["temperature"], first.get("tool_choice")) == (
+        "fake-model",
+        0.25,
+        None,
+    )
+    assert (second["model"], second["temperature"], second["tool_choice"]) == (
+        "second-model",
+        0.5,
+        "none",
+    )
+    assert [model for _, model, _ in hooks.args_of("on_model_call")] == [
+        "fake-model",
+        "second-model",
+    ]

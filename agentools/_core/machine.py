@@ -138,6 +138,15 @@ class _Raise:
     error: BaseException
 
 
+class _PrepareCall:
+    """The next model call, to be built once the events before it have been delivered: a hook
+    that changes the assistant's settings (or its tools) on one of those events changes this
+    call, not the one after it."""
+
+
+_PREPARE_CALL = _PrepareCall()
+
+
 class Machine:
     """One run of the loop: a prompt in, an answer out, the history kept valid throughout.
 
@@ -170,11 +179,15 @@ class Machine:
         self.state = State.IDLE
         self._next = _NEXT[State.IDLE]
         self._events: deque[Event] = deque()
-        self._actions: deque[Action | _Raise] = deque()
+        self._actions: deque[Action | _Raise | _PrepareCall] = deque()
         self._uncommitted: list[Message] = []
         self._feeds = ArgumentFeeds(self._tools.get, clock=clock)
         self._call = CallModel(request={}, stream=True, turn=0)
         """The last model call (made again by a retry); none yet."""
+        self._call_ready = False
+        """``_call`` is the call being made (not one still to be prepared): the model's answer
+        may come in."""
+        self._tools_ran = False
         self._limits = Limits(text=1, arguments=1, calls=1)
         self._turn = 0
         self._model = ""
@@ -216,6 +229,9 @@ class Machine:
             raise action.error
         if isinstance(action, Finished):
             self._ended = True
+        if isinstance(action, _PrepareCall):
+            self._prepare_call()
+            return self.next_step()
         return action
 
     @property
@@ -242,7 +258,7 @@ class Machine:
 
     def receive_chunk(self, chunk: Any) -> None:
         """A chunk of the answer being streamed, or a whole (``stream=False``) answer."""
-        if table.CHUNK not in self._next:
+        if table.CHUNK not in self._next or not self._call_ready:
             self._refuse("chunk")
         try:
             self._accumulator.add(chunk)
@@ -256,7 +272,7 @@ class Machine:
 
     def receive_end(self) -> None:
         """The model's answer has all arrived (the stream ended, or the whole answer is in)."""
-        self._accept("end")
+        self._accept("end", model=True)
         if self.state is State.CALLING_MODEL:
             error = ModelProtocolError("the model's stream ended before any chunk")
             self._fault(table.END_EMPTY, error)
@@ -270,7 +286,7 @@ class Machine:
 
     def receive_failure(self, error: Exception) -> None:
         """The model call failed with ``error`` (it may have streamed part of an answer)."""
-        self._accept("failure")
+        self._accept("failure", model=True)
         if self._cancel_requested:
             self._actions.append(_Raise(self._cancel(error)))  # the failure is the cancel's
             return
@@ -358,6 +374,7 @@ class Machine:
                 return
         else:
             self._failed_turns = 0
+        self._tools_ran = True
         self._next_turn(table.TOOLS_DONE, table.TOOLS_DONE_LAST_TURN, continuing=False)
 
     def decide(self, decision: object) -> None:
@@ -434,8 +451,10 @@ class Machine:
         self._next = _NEXT[State.ERROR]
         self._drop_pending()
 
-    def _accept(self, kind: str) -> None:
-        if kind not in KINDS[self.state]:
+    def _accept(self, kind: str, *, model: bool = False) -> None:
+        """Refuse an input the state does not take (``model``: one about the model call, which
+        is not made before its ``CallModel`` was taken)."""
+        if kind not in KINDS[self.state] or (model and not self._call_ready):
             self._refuse(kind)
 
     def _refuse(self, kind: str) -> NoReturn:
@@ -492,17 +511,26 @@ class Machine:
             self._call_model()
 
     def _call_model(self) -> None:
-        settings = self._settings()
         self._turn += 1
+        self._call_ready = False
+        self._actions.append(_PREPARE_CALL)
+
+    def _prepare_call(self) -> None:
+        """Build the model call from the settings and tools as they are now, the events before
+        it delivered (and the units they completed committed)."""
+        settings = self._settings()
         messages: list[Message] = [*self.history, *self._uncommitted]
         if settings.system is not None:
             messages.insert(0, SystemMessage(content=settings.system))
+        params = settings.params
+        if self._tools_ran and settings.reset_tool_choice and "tool_choice" in params:
+            params = {name: value for name, value in params.items() if name != "tool_choice"}
         request = ModelRequest(
             model=settings.model,
             messages=tuple(messages),
             tools=self._tools.signatures(),
             stream=settings.stream,
-            params=settings.params,
+            params=params,
         )
         self._limits = Limits(
             text=settings.max_text_chars,
@@ -512,6 +540,7 @@ class Machine:
         self._call = CallModel(
             request=self.api.request(request), stream=settings.stream, turn=self._turn
         )
+        self._call_ready = True
         self._listen()
         _log(
             logging.DEBUG,
@@ -525,7 +554,7 @@ class Machine:
         )
         self._model = settings.model
         self._events.append(ModelCallStart(turn=self._turn, model=self._model, attempt=0))
-        self._actions.append(self._call)
+        self._actions.appendleft(self._call)
 
     def _listen(self) -> Accumulator:
         """A new answer is coming: a new accumulator, and its calls are new."""
