@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
+
+import openai
 
 __all__ = [
     "AgentoolsError",
@@ -17,6 +19,7 @@ __all__ = [
     "ResponseTooLarge",
     "RunCancelled",
     "SettingsError",
+    "StreamError",
     "ToolDefinitionError",
     "ToolErrorsExceeded",
     "ToolTimeoutError",
@@ -57,6 +60,24 @@ class AsyncHookError(HookError):
 class ModelProtocolError(AgentoolsError):
     """The model or the server sent something that cannot happen in the Chat Completions protocol
     (an empty stream, a stream without a ``finish_reason``, a tool call without a name, ...)."""
+
+
+class StreamError(AgentoolsError, openai.APIError):
+    """The server reported an error in the middle of a stream that had started well (an event
+    ``data: {"error": {"message": ..., "type": ..., "code": ...}}``, or one named ``error``).
+
+    ``body`` is that error object; ``message``, ``code`` and ``type`` are read from it as the SDK
+    reads them for its own errors. It is an ``openai.APIError`` too, the exception the SDK raises
+    for such an event, so ``except openai.APIError`` still catches it. Nothing of the answer that
+    was streaming is kept.
+    """
+
+    def __init__(self, error: object, request: Any = None) -> None:
+        message = error.get("message") if isinstance(error, dict) else None
+        if not isinstance(message, str) or not message:
+            message = "An error occurred during streaming"
+        # The request is the SDK's httpx2.Request; a decoder tested without HTTP has none.
+        super().__init__(message, cast(Any, request), body=error)
 
 
 class ToolErrorsExceeded(AgentoolsError):

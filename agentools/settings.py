@@ -15,6 +15,7 @@ from typing import Any, Literal, get_args
 
 import attrs
 
+from ._adapters.base import Decoding
 from ._errors import SettingsError
 
 __all__ = ["ErrorDetail", "Settings"]
@@ -55,6 +56,11 @@ def _detail(_: Any, attribute: attrs.Attribute[ErrorDetail], value: Any) -> None
         raise SettingsError(f"{attribute.name} must be 'message', 'type' or 'none', not {value!r}")
 
 
+def _decoding(_: Any, attribute: attrs.Attribute[Decoding], value: Any) -> None:
+    if value not in get_args(Decoding):
+        raise SettingsError(f"decoding must be 'raw' or 'sdk', not {value!r}")
+
+
 def _frozen(params: Mapping[str, Any]) -> Mapping[str, Any]:
     if not isinstance(params, Mapping):
         raise SettingsError(f"params must be a mapping, not {type(params).__name__}")
@@ -93,6 +99,13 @@ class Settings:
     """What the model is told when a tool raises (``ErrorDetail``); a tool's own
     ``error_detail`` wins. Argument errors and timeouts are always told in full: they say what the
     model did, nothing of the tool's insides."""
+    decoding: Decoding = attrs.field(default="raw", validator=_decoding)
+    """How a streamed answer is read: ``"raw"`` reads the response's bytes through the SDK's
+    raw-response API (``with_streaming_response``) and decodes its events itself, several times
+    cheaper than ``"sdk"``, which reads the SDK's typed chunks (``client.chat.completions.create``
+    with ``stream=True``): for a client whose ``create()`` is overridden to do more. Either way
+    the SDK makes the request (authentication, headers, its retries, its exceptions for an HTTP
+    error status) and agentools reads the same wire objects the same way."""
     reset_tool_choice: bool = attrs.field(default=True, validator=_flag)
     """A ``tool_choice`` in the ``params`` applies until tools have run in a run; the model calls
     after that are made without it (the server's default, ``"auto"``), so that

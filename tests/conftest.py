@@ -15,13 +15,17 @@ Hypothesis profiles: ``ci`` (fast, the default so a plain ``pytest`` stays quick
   when the test ends (``bot(client={...}, pooled=False)``: see ``support.Bot``).
 - After every test, agentools' tool and preview threads must end within 5 s: a test that leaves
   a sync tool running past its ``timeout`` lets it end before it returns.
+
+``AGENTOOLS_TEST_DECODING=sdk python -m pytest`` runs the whole suite with every assistant reading
+the SDK's typed stream (``Settings.decoding="sdk"``) unless a test gives ``decoding`` itself; the
+default is agentools' own (``"raw"``).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -41,6 +45,29 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+DECODING = os.environ.get("AGENTOOLS_TEST_DECODING")
+"""The path every assistant the tests build reads answers with, unless a test says otherwise."""
+
+
+@pytest.fixture(autouse=True, scope="session")
+def decoding_path() -> Iterator[None]:
+    """Every assistant built from keywords (``Assistant(...)``, ``bot(...)``) gets
+    ``decoding=DECODING`` by default, when it is set."""
+    if DECODING is None:
+        yield
+        return
+    from agentools import Settings
+
+    made = Settings.from_options.__func__  # type: ignore[attr-defined]
+
+    def from_options(cls: type[Settings], options: Any) -> Settings:
+        return made(cls, {"decoding": DECODING, **options})  # type: ignore[no-any-return]
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(Settings, "from_options", classmethod(from_options))
+    yield
+    mp.undo()
 
 
 @pytest.fixture(autouse=True)

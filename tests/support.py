@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import threading
 import time
 from collections.abc import Callable, Coroutine, Iterable, Iterator, Mapping
@@ -17,7 +18,6 @@ from typing import Any, TypeVar
 
 import httpx2
 import openai
-from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from agentools import Assistant, CancelToken, History, Hooks, Settings, ToolRegistry, function_tool
 from agentools._adapters import ChatCompletions
@@ -208,12 +208,14 @@ def new_machine(
     )
 
 
-def chunks_of(turn: Turn, **kwargs: Any) -> list[ChatCompletionChunk]:
-    return [ChatCompletionChunk.model_validate(c) for c in render_chunks(turn, **kwargs)]
+def chunks_of(turn: Turn, **kwargs: Any) -> list[dict[str, Any]]:
+    """The chunks of ``turn`` as the adapter hands them to the machine: the dicts their JSON
+    decodes to."""
+    return [json.loads(json.dumps(c)) for c in render_chunks(turn, **kwargs)]
 
 
-def completion_of(turn: Turn) -> ChatCompletion:
-    return ChatCompletion.model_validate(render_completion(turn))
+def completion_of(turn: Turn) -> dict[str, Any]:
+    return dict(json.loads(json.dumps(render_completion(turn))))
 
 
 def drain(machine: Machine) -> list[Any]:

@@ -3,12 +3,13 @@
 ``ChatCompletions`` is the one in use; see ``base`` for what another adapter provides.
 """
 
-from .base import Accumulator, Failure, Limits, ModelAnswer, ModelAPI, ModelRequest
+from .base import Accumulator, Decoding, Failure, Limits, ModelAnswer, ModelAPI, ModelRequest
 from .chat_completions import ChatCompletions
 
 __all__ = [
     "Accumulator",
     "ChatCompletions",
+    "Decoding",
     "Failure",
     "Limits",
     "ModelAPI",

@@ -21,7 +21,7 @@ from __future__ import annotations
 import enum
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import attrs
 
@@ -32,7 +32,19 @@ from ..messages import AssistantMessage, Message, TokenUsage
 if TYPE_CHECKING:
     from .._schema import Signature
 
-__all__ = ["Accumulator", "Failure", "Limits", "ModelAPI", "ModelAnswer", "ModelRequest"]
+__all__ = [
+    "Accumulator",
+    "Decoding",
+    "Failure",
+    "Limits",
+    "ModelAPI",
+    "ModelAnswer",
+    "ModelRequest",
+]
+
+Decoding = Literal["raw", "sdk"]
+"""How a model call's answer is read: ``"raw"``, from the response's bytes by agentools' own
+decoder, or ``"sdk"``, as the SDK's typed objects (``client.chat.completions.create()``)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -47,6 +59,8 @@ class ModelRequest:
     stream: bool
     params: Mapping[str, Any]
     """The user's extra parameters for the API (``temperature``, ``max_tokens``, ...)."""
+    decoding: Decoding = "raw"
+    """How the answer is read (``Settings.decoding``)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -119,14 +133,15 @@ class ModelAPI(Protocol):
     def failure(self, error: Exception) -> Failure: ...
 
     def call(
-        self, client: Any, request: Mapping[str, Any], *, stream: bool
+        self, client: Any, request: Mapping[str, Any], *, stream: bool, decoding: Decoding
     ) -> AbstractContextManager[Iterable[Any]]:
-        """Make the call (blocking); the context gives the chunks (a whole response: one)."""
+        """Make the call (blocking); the context gives the chunks (a whole response: one),
+        read as ``decoding`` says."""
 
     def interrupt(self, response: Iterable[Any]) -> None:
         """Make a blocked read of ``response`` fail at once (called from another thread)."""
 
     def acall(
-        self, client: Any, request: Mapping[str, Any], *, stream: bool
+        self, client: Any, request: Mapping[str, Any], *, stream: bool, decoding: Decoding
     ) -> AbstractAsyncContextManager[AsyncIterator[Any]]:
         """``call()`` for asyncio."""

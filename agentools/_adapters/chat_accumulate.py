@@ -1,6 +1,12 @@
 """Chat Completions answers -> ``ModelAnswer``: streamed chunks of choice 0 (``ChunkAccumulator``)
 or a whole completion (``CompletionReader``), with the same parser and caps for both.
 
+Both read the wire objects as plain dicts, as ``json.loads`` gives them: the raw path decodes
+them from the response's bytes (``sse``), the SDK path turns the SDK's objects back into them
+(``to_dict()``), so one reading serves both. A field is read with ``.get()``: a field left out
+reads as ``None``, as it does on the SDK's objects, and fields nobody reads yet (a server's own
+``reasoning_content``, say) stay in the dicts for whoever reads them next.
+
 The chunk accumulator is the per-chunk hot path (see ``benchmarks/chunk_overhead.py``): it
 touches only the fields a chunk carries, grows strings in place, and feeds each tool call's
 arguments to an incremental parser so that a partial value costs work proportional to the new
@@ -12,9 +18,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import Any
-
-from openai.types.chat import ChatCompletion, ChatCompletionChunk
-from openai.types.completion_usage import CompletionUsage
 
 from .._errors import ModelProtocolError, ResponseTooLarge
 from .._sendable import encodable
@@ -91,14 +94,14 @@ def _call(
     )
 
 
-def _usage(usage: CompletionUsage | None) -> TokenUsage | None:
+def _usage(usage: dict[str, Any] | None) -> TokenUsage | None:
     if usage is None:
         return None
     # Some servers send null (or leave out) the counts they do not know.
     return TokenUsage(
-        prompt_tokens=usage.prompt_tokens or 0,
-        completion_tokens=usage.completion_tokens or 0,
-        total_tokens=usage.total_tokens or 0,
+        prompt_tokens=usage.get("prompt_tokens") or 0,
+        completion_tokens=usage.get("completion_tokens") or 0,
+        total_tokens=usage.get("total_tokens") or 0,
     )
 
 
@@ -165,16 +168,17 @@ class ChunkAccumulator:
         self.usage: TokenUsage | None = None
         self.chunks = 0
 
-    def add(self, chunk: ChatCompletionChunk) -> None:
+    def add(self, chunk: dict[str, Any]) -> None:
         try:
             self.chunks += 1
-            if chunk.usage is not None:
-                self.usage = _usage(chunk.usage)
-            for choice in chunk.choices:
-                if choice.index != 0:
+            usage = chunk.get("usage")
+            if usage is not None:
+                self.usage = _usage(usage)
+            for choice in chunk["choices"]:
+                if choice.get("index") != 0:
                     continue
-                delta = choice.delta
-                piece = delta.content
+                delta = choice.get("delta")
+                piece = delta.get("content")
                 if piece:
                     # Moving the string out of the attribute leaves it one reference, so CPython can
                     # grow it in place: appending stays proportional to the piece, not to the text.
@@ -185,35 +189,40 @@ class ChunkAccumulator:
                     if len(text) > self._max_text:
                         raise ResponseTooLarge("text", self._max_text)
                     self._emit(TextDelta(delta=piece, snapshot=text))
-                if delta.refusal:
-                    self.refusal += delta.refusal
+                piece = delta.get("refusal")
+                if piece:
+                    self.refusal += piece
                     if len(self.refusal) > self._max_text:
                         raise ResponseTooLarge("refusal", self._max_text)
-                if delta.tool_calls:
-                    for call_delta in delta.tool_calls:
-                        self._add_call_delta(call_delta.index, call_delta)
-                if choice.finish_reason is not None:
-                    self.finish_reason = choice.finish_reason
-        except (AttributeError, TypeError, ValueError) as error:
-            # The SDK builds stream chunks without validating them: a server's malformed chunk
-            # reaches us as missing or mistyped fields.
+                call_deltas = delta.get("tool_calls")
+                if call_deltas:
+                    for call_delta in call_deltas:
+                        self._add_call_delta(call_delta)
+                finish_reason = choice.get("finish_reason")
+                if finish_reason is not None:
+                    self.finish_reason = finish_reason
+        except (AttributeError, KeyError, TypeError, ValueError) as error:
+            # A server's malformed chunk: missing or mistyped fields (no ``choices``, ``.get()`` on
+            # what is not a dict, a number where a string belongs, ...).
             raise ModelProtocolError(f"malformed chunk: {error!r}") from error
 
-    def _add_call_delta(self, index: int | None, call_delta: Any) -> None:
+    def _add_call_delta(self, call_delta: dict[str, Any]) -> None:
+        index = call_delta.get("index")
+        call_id = call_delta.get("id")
         if index is None:
-            index = self._index_of(call_delta.id)
+            index = self._index_of(call_id)
         buffer = self._calls.get(index)
         if buffer is None:
             if len(self._calls) >= self._max_calls:
                 raise ResponseTooLarge("tool calls", self._max_calls, "calls")
             buffer = self._calls[index] = _CallBuffer(index)
-        if call_delta.id:
-            buffer.id = call_delta.id
-        function = call_delta.function
+        if call_id:
+            buffer.id = call_id
+        function = call_delta.get("function")
         if function is None:
             return
-        name = function.name
-        piece = function.arguments
+        name = function.get("name")
+        piece = function.get("arguments")
         # Some servers repeat the whole name in every delta: a name once the arguments have
         # started, or the same name again beside arguments, is not more of it.
         if name and not buffer.arguments and not (piece and name == buffer.name):
@@ -228,7 +237,7 @@ class ChunkAccumulator:
             if len(arguments) > self._max_arguments:
                 raise ResponseTooLarge(f"arguments of tool call {index}", self._max_arguments)
             buffer.feed(piece)
-        if function.name or piece:
+        if name or piece:
             partial = buffer.partial()
             self._emit(ToolCallDelta(call=partial))
             if piece:
@@ -259,9 +268,9 @@ class CompletionReader:
 
     def __init__(self, limits: Limits) -> None:
         self._limits = limits
-        self._completion: ChatCompletion | None = None
+        self._completion: dict[str, Any] | None = None
 
-    def add(self, completion: ChatCompletion) -> None:
+    def add(self, completion: dict[str, Any]) -> None:
         if self._completion is not None:
             raise ModelProtocolError("more than one completion for one request")
         self._completion = completion
@@ -271,43 +280,44 @@ class CompletionReader:
             raise ModelProtocolError("the model's stream ended before any chunk")
         try:
             return _read(self._completion, self._limits)
-        except (AttributeError, TypeError, ValueError) as error:
+        except (AttributeError, KeyError, TypeError, ValueError) as error:
             raise ModelProtocolError(f"malformed completion: {error!r}") from error
 
 
-def _read(completion: ChatCompletion, limits: Limits) -> ModelAnswer:
-    choice = next((choice for choice in completion.choices if choice.index == 0), None)
+def _read(completion: dict[str, Any], limits: Limits) -> ModelAnswer:
+    choices = completion["choices"]
+    choice = next((choice for choice in choices if choice.get("index") == 0), None)
     if choice is None:
         raise ModelProtocolError("the completion has no choice 0")
-    message = choice.message
-    for what, text in (("text", message.content), ("refusal", message.refusal)):
+    message = choice.get("message")
+    content, refusal = message.get("content"), message.get("refusal")
+    for what, text in (("text", content), ("refusal", refusal)):
         if text is not None and not isinstance(text, str):
             raise ModelProtocolError(f"the completion's {what} is not a string: {text!r:.80}")
         if text is not None and len(text) > limits.text:
             raise ResponseTooLarge(what, limits.text)
-    if len(message.tool_calls or ()) > limits.calls:
+    tool_calls = message.get("tool_calls") or ()
+    if len(tool_calls) > limits.calls:
         raise ResponseTooLarge("tool calls", limits.calls, "calls")
     calls = []
-    for index, call in enumerate(message.tool_calls or ()):
-        function = getattr(call, "function", None)
+    for index, call in enumerate(tool_calls):
+        function = call.get("function")
         if function is None:
-            raise ModelProtocolError(f"tool call {index} is not a function call: {call.type!r}")
-        if len(function.arguments) > limits.arguments:
+            kind = call.get("type")
+            raise ModelProtocolError(f"tool call {index} is not a function call: {kind!r}")
+        name, arguments = function.get("name"), function.get("arguments")
+        if len(arguments) > limits.arguments:
             raise ResponseTooLarge(f"arguments of tool call {index}", limits.arguments)
-        if len(function.name or "") > MAX_NAME:
+        if len(name or "") > MAX_NAME:
             raise ResponseTooLarge(f"name of tool call {index}", MAX_NAME)
         parsed: Any = {}
         error = None
-        if function.arguments.strip():
+        if arguments.strip():
             try:
-                parsed = parse_partial(function.arguments, final=True)
+                parsed = parse_partial(arguments, final=True)
             except PartialJSONError as exc:
                 error = f"the arguments are not valid JSON: {exc}"
-        calls.append(_call(index, call.id, function.name, function.arguments, parsed, error))
+        calls.append(_call(index, call.get("id"), name, arguments, parsed, error))
     return _answer(
-        message.content,
-        message.refusal,
-        tuple(calls),
-        choice.finish_reason,
-        _usage(completion.usage),
+        content, refusal, tuple(calls), choice.get("finish_reason"), _usage(completion.get("usage"))
     )

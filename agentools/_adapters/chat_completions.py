@@ -8,21 +8,26 @@ wake a blocked read of a stream. Any OpenAI-compatible server speaks it.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import inspect
 import json
 import socket
+import ssl
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from typing import Any
 
+import anyio
+import httpx2
 import openai
 
-from .._errors import UnknownSettingError
+from .._errors import StreamError, UnknownSettingError
 from ..calls import PartialToolCall
 from ..events import Event
 from ..history import History
 from .base import Accumulator, Failure, Limits, ModelRequest
 from .chat_accumulate import ChunkAccumulator, CompletionReader
+from .sse import SSEDecoder
 
 __all__ = ["ChatCompletions"]
 
@@ -90,26 +95,35 @@ class ChatCompletions:
     def failure(self, error: Exception) -> Failure:
         if isinstance(error, openai.APIConnectionError):  # timeouts included
             return Failure.BROKEN
-        if isinstance(error, json.JSONDecodeError):  # the SDK lets a body that is not JSON out
-            return Failure.MALFORMED
+        if isinstance(error, (json.JSONDecodeError, UnicodeDecodeError)):
+            return Failure.MALFORMED  # a chunk or a body that is not JSON, or not UTF-8
         if isinstance(error, RuntimeError) and str(error) == "Event loop is closed":
             return Failure.LOOP_CLOSED  # the pool's connections belong to a loop that is gone
         return Failure.OTHER
 
     @contextlib.contextmanager
     def call(
-        self, client: openai.OpenAI, request: Mapping[str, Any], *, stream: bool
-    ) -> Iterator[Any]:
-        if not stream:
-            yield (client.chat.completions.create(**request),)
-            return
-        with client.chat.completions.create(**request) as response:
-            yield response
+        self, client: openai.OpenAI, request: Mapping[str, Any], *, stream: bool, decoding: str
+    ) -> Iterator[Iterable[dict[str, Any]]]:
+        completions = client.chat.completions
+        if decoding == "sdk":
+            if not stream:
+                yield (completions.create(**request).to_dict(warnings=False),)
+                return
+            with completions.create(**request) as typed:
+                yield _TypedStream(typed)
+        elif not stream:
+            yield (
+                json.loads(completions.with_raw_response.create(**request).http_response.content),
+            )
+        else:
+            with completions.with_streaming_response.create(**request) as response:
+                yield _RawStream(response.http_response)
 
     def interrupt(self, response: Any) -> None:
         """Shutting the socket down makes a read waiting for the next chunk fail at once; the
         runner's own ``with`` block then closes the response in its own thread."""
-        http = getattr(response, "response", None)
+        http = getattr(response, "http_response", None)
         network = http.extensions.get("network_stream") if http is not None else None
         connection = network.get_extra_info("socket") if network is not None else None
         if isinstance(connection, socket.socket):
@@ -118,13 +132,140 @@ class ChatCompletions:
 
     @contextlib.asynccontextmanager
     async def acall(
-        self, client: openai.AsyncOpenAI, request: Mapping[str, Any], *, stream: bool
-    ) -> AsyncIterator[AsyncIterator[Any]]:
-        if not stream:
-            yield _One(await client.chat.completions.create(**request))
-            return
-        async with await client.chat.completions.create(**request) as response:
-            yield response
+        self, client: openai.AsyncOpenAI, request: Mapping[str, Any], *, stream: bool, decoding: str
+    ) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
+        completions = client.chat.completions
+        if decoding == "sdk":
+            if not stream:
+                yield _One((await completions.create(**request)).to_dict(warnings=False))
+                return
+            async with await completions.create(**request) as typed:
+                yield _AsyncTypedStream(typed)
+        elif not stream:
+            whole = await completions.with_raw_response.create(**request)
+            yield _One(json.loads(whole.http_response.content))
+        else:
+            async with completions.with_streaming_response.create(**request) as response:
+                yield _AsyncRawStream(response.http_response)
+
+
+_BROKEN = (httpx2.RequestError, ssl.SSLError, anyio.EndOfStream)
+"""What the SDK's stream takes for a broken connection (``APIConnectionError``) when it reads."""
+
+
+def _connection_error(error: Exception, request: httpx2.Request) -> openai.APIConnectionError:
+    """The SDK's exception for ``error``, raised while a stream was read, as its stream raises."""
+    if isinstance(error, httpx2.TimeoutException):
+        return openai.APITimeoutError(request=request)
+    return openai.APIConnectionError(request=request)
+
+
+class _RawStream:
+    """The chunks of one streamed response, decoded from its bytes (``sse``), as dicts."""
+
+    def __init__(self, http_response: httpx2.Response) -> None:
+        self.http_response = http_response
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        http = self.http_response
+        decoder = SSEDecoder(http.request)
+        try:
+            for data in http.iter_bytes():
+                yield from decoder.feed(data)
+                if decoder.done:
+                    break
+        except _BROKEN as error:
+            raise _connection_error(error, http.request) from error
+        decoder.end()
+
+
+class _AsyncRawStream:
+    """``_RawStream`` for asyncio; an iterator, not an async generator (see ``_One``)."""
+
+    def __init__(self, http_response: httpx2.Response) -> None:
+        self.http_response = http_response
+        self._reads = http_response.aiter_bytes()
+        self._decoder = SSEDecoder(http_response.request)
+        self._ready: list[dict[str, Any]] = []
+
+    def __aiter__(self) -> _AsyncRawStream:
+        return self
+
+    async def __anext__(self) -> dict[str, Any]:
+        ready = self._ready
+        while not ready:
+            decoder = self._decoder
+            if decoder.done:
+                decoder.end()
+                await self._drain()
+                raise StopAsyncIteration
+            try:
+                data = await anext(self._reads)
+            except StopAsyncIteration:
+                decoder.end()
+                raise
+            except _BROKEN as error:
+                raise _connection_error(error, self.http_response.request) from error
+            ready.extend(decoder.feed(data))
+            ready.reverse()
+        return ready.pop()
+
+    async def _drain(self) -> None:
+        """Read what follows ``[DONE]`` (the body's end, normally), for a little while: the
+        connection goes back to the pool only once its response was read to the end (as the
+        SDK's async stream does)."""
+        with contextlib.suppress(asyncio.TimeoutError, *_BROKEN):
+            await asyncio.wait_for(self._read_rest(), _DRAIN_SECONDS)
+
+    async def _read_rest(self) -> None:
+        async for _ in self._reads:
+            pass
+
+
+_DRAIN_SECONDS = 0.1
+
+
+class _TypedStream:
+    """The SDK's typed stream (``decoding="sdk"``), each chunk turned into the dict it was."""
+
+    def __init__(self, stream: openai.Stream[Any]) -> None:
+        self.http_response = stream.response
+        self._stream = stream
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        try:
+            for chunk in self._stream:
+                yield chunk.to_dict(warnings=False)
+        except openai.APIError as error:
+            if type(error) is not openai.APIError:
+                raise
+            raise _stream_error(error) from error
+
+
+class _AsyncTypedStream:
+    """``_TypedStream`` for asyncio."""
+
+    def __init__(self, stream: openai.AsyncStream[Any]) -> None:
+        self.http_response = stream.response
+        self._stream = stream
+
+    def __aiter__(self) -> _AsyncTypedStream:
+        return self
+
+    async def __anext__(self) -> dict[str, Any]:
+        try:
+            chunk = await self._stream.__anext__()
+        except openai.APIError as error:
+            if type(error) is not openai.APIError:
+                raise
+            raise _stream_error(error) from error
+        return chunk.to_dict(warnings=False)  # type: ignore[no-any-return]
+
+
+def _stream_error(error: openai.APIError) -> StreamError:
+    """The SDK raises a bare ``APIError`` (not one of its subclasses: a timeout, ...) for an
+    error event in a stream; agentools raises the same ``StreamError`` on both paths."""
+    return StreamError(error.body, error.request)
 
 
 class _One:

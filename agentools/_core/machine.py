@@ -531,6 +531,7 @@ class Machine:
             tools=self._tools.signatures(),
             stream=settings.stream,
             params=params,
+            decoding=settings.decoding,
         )
         self._limits = Limits(
             text=settings.max_text_chars,
@@ -538,7 +539,10 @@ class Machine:
             calls=settings.max_tool_calls,
         )
         self._call = CallModel(
-            request=self.api.request(request), stream=settings.stream, turn=self._turn
+            request=self.api.request(request),
+            stream=request.stream,
+            turn=self._turn,
+            decoding=request.decoding,
         )
         self._call_ready = True
         self._listen()

@@ -21,6 +21,7 @@ from typing import Any
 
 import attrs
 
+from .._adapters.base import Decoding
 from ..events import Event, MaxTokens
 from ..messages import TokenUsage
 from .feeds import Consumer
@@ -48,12 +49,14 @@ NEED_INPUT = NeedInput.NEED_INPUT
 @attrs.frozen(kw_only=True)
 class CallModel:
     """Call the model with ``request`` (the client call's keyword arguments), after waiting
-    ``delay`` seconds (a call made again after it broke)."""
+    ``delay`` seconds (a call made again after it broke); read the answer as ``decoding`` says
+    (the adapter's ``call()`` takes it)."""
 
     request: Mapping[str, Any]
     stream: bool
     turn: int
     delay: float = 0.0
+    decoding: Decoding = "raw"
 
 
 @attrs.frozen(kw_only=True)

@@ -82,7 +82,9 @@ class AsyncRunner:
         api = self.machine.api
         await asyncio.sleep(step.delay)
         try:
-            async with api.acall(self.client, step.request, stream=step.stream) as chunks:
+            async with api.acall(
+                self.client, step.request, stream=step.stream, decoding=step.decoding
+            ) as chunks:
                 async for chunk in chunks:
                     self.machine.receive_chunk(chunk)
                     yield

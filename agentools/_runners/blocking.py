@@ -74,7 +74,9 @@ class BlockingRunner:
             yield  # cancelled while waiting: the machine sees it at its next step
         try:
             with (
-                api.call(self.client, step.request, stream=step.stream) as chunks,
+                api.call(
+                    self.client, step.request, stream=step.stream, decoding=step.decoding
+                ) as chunks,
                 self.cancel.watching(partial(api.interrupt, chunks)),
             ):
                 for chunk in chunks:
