@@ -131,7 +131,7 @@ def test_an_error_without_a_message_has_the_sdks_default_message() -> None:
 def test_a_payload_that_cannot_be_read_is_malformed(payload: bytes) -> None:
     decoder = SSEDecoder()
     assert decoder.feed(b'data: {"a": 1}\n\ndata: ' + payload + b"\n\n") == [{"a": 1}]
-    with pytest.raises(ValueError, match="Expecting|codec") as caught:
+    with pytest.raises(ValueError, match=r"Expecting|codec") as caught:
         decoder.feed(b'data: {"b": 2}\n\n')
     assert ChatCompletions().failure(caught.value) is Failure.MALFORMED
 
