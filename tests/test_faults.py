@@ -44,6 +44,7 @@ from agentools import (
     ModelProtocolError,
     ResponseTooLarge,
     RunCancelled,
+    StreamError,
     function_tool,
     validate_history,
 )
@@ -54,6 +55,7 @@ from agentools.testing import (
     Chunking,
     DropAfter,
     Endless,
+    ErrorAfter,
     FakeOpenAIServer,
     Fault,
     GarbageAfter,
@@ -379,6 +381,35 @@ CASES = [
         raises=ModelProtocolError,
         hooks={"on_tool_call": 0},
     ),
+    # -- an error event in a stream that had started: the server's error, nothing half-written
+    Case(
+        id="error-event-first",
+        turns=(Turn(text=ANSWER, fault=ErrorAfter(0)),),
+        streams=(True,),
+        raises=StreamError,
+    ),
+    Case(
+        id="error-event-after-3-chunks",
+        turns=(long_turn(ErrorAfter(3)),),
+        streams=(True,),
+        raises=StreamError,
+    ),
+    Case(
+        id="error-event-mid-arguments",
+        turns=(tool_turn("a", fault=ErrorAfter(4)),),
+        streams=(True,),
+        raises=StreamError,
+        hooks={"on_tool_call": 0},
+    ),
+    Case(
+        id="error-event-after-a-tool-turn",
+        turns=(tool_turn("a"), long_turn(ErrorAfter(3))),
+        streams=(True,),
+        raises=StreamError,
+        kept=called("a"),
+        ran=("a",),
+        requests=2,
+    ),
     # -- a server that stops sending, and a client with a timeout
     Case(
         id="stall-before-response",
@@ -635,6 +666,14 @@ CASES = [
         turns=(long_turn(GarbageAfter(3)),),
         options=RETRY,
         raises=ModelProtocolError,
+        hooks={"on_retry": 0},
+    ),
+    Case(
+        id="stream-retries-skip-error-events",
+        turns=(long_turn(ErrorAfter(3)),),
+        streams=(True,),
+        options=RETRY,
+        raises=StreamError,
         hooks={"on_retry": 0},
     ),
     Case(

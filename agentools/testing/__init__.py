@@ -2,14 +2,15 @@
 
 ``FakeOpenAIServer`` speaks real HTTP on 127.0.0.1 to the real ``openai`` client, streaming (SSE)
 or not, records what it received and can inject faults (``HTTPStatus``, ``DropAfter``,
-``GarbageAfter``, ``StallAfter``, ``Endless``). ``Turn(raw=[...])`` sends exactly the chunk
-objects (or bytes) a test gives instead, to reproduce a real server's quirks (see ``Turn``).
+``GarbageAfter``, ``ErrorAfter``, ``StallAfter``, ``Endless``). ``Turn(raw=[...])`` sends exactly
+the chunk objects (or bytes) a test gives instead, to reproduce a real server's quirks (see
+``Turn``).
 ``render_chunks`` and ``render_completion`` give the same wire objects without HTTP, for unit
 tests and benchmarks. ``offline_model`` is a rule-based responder that makes the server behave
 like a tool-using model, for examples that must run with no network. Standard library only.
 """
 
-from ._faults import DropAfter, Endless, Fault, GarbageAfter, HTTPStatus, StallAfter
+from ._faults import DropAfter, Endless, ErrorAfter, Fault, GarbageAfter, HTTPStatus, StallAfter
 from ._recording import RecordedRequest
 from ._render import count_tokens, render_chunks, render_completion
 from ._script import Chunking, ChunkSize, RawItem, ToolCallSpec, Turn, Usage, split, split_at
@@ -21,6 +22,7 @@ __all__ = [
     "Chunking",
     "DropAfter",
     "Endless",
+    "ErrorAfter",
     "FakeOpenAIServer",
     "Fault",
     "GarbageAfter",

@@ -18,7 +18,15 @@ from typing import Any
 
 import attrs
 
-__all__ = ["DropAfter", "Endless", "Fault", "GarbageAfter", "HTTPStatus", "StallAfter"]
+__all__ = [
+    "DropAfter",
+    "Endless",
+    "ErrorAfter",
+    "Fault",
+    "GarbageAfter",
+    "HTTPStatus",
+    "StallAfter",
+]
 
 
 def _headers(value: Mapping[str, str] | Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
@@ -77,6 +85,25 @@ class GarbageAfter:
 
 
 @attrs.frozen
+class ErrorAfter:
+    """Send ``chunks`` events, then an error event, ``data: {"error": {"message": ..., "type":
+    ..., "code": ..., "param": null}}``, as OpenAI reports an error once a stream has started;
+    then the stream ends cleanly, without ``[DONE]``.
+
+    On a non-stream request the response is HTTP 500 with that error object as its body.
+    """
+
+    chunks: int = attrs.field(default=0, validator=_non_negative)
+    message: str = "injected error in the stream"
+    type: str = "server_error"
+    code: str | None = None
+
+    def error(self) -> dict[str, Any]:
+        """The error object the server sends."""
+        return {"message": self.message, "type": self.type, "param": None, "code": self.code}
+
+
+@attrs.frozen
 class StallAfter:
     """Send ``chunks`` events, then nothing for ``seconds``; then close abruptly, or resume.
 
@@ -115,5 +142,5 @@ class Endless:
     max_bytes: int = attrs.field(default=32 * 1024 * 1024, validator=_non_negative)
 
 
-Fault = HTTPStatus | DropAfter | GarbageAfter | StallAfter | Endless
+Fault = HTTPStatus | DropAfter | GarbageAfter | ErrorAfter | StallAfter | Endless
 """Any fault a ``Turn`` can carry."""

@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any, Protocol, cast
 from urllib.parse import urlsplit
 
-from ._faults import DropAfter, Endless, GarbageAfter, HTTPStatus, StallAfter
+from ._faults import DropAfter, Endless, ErrorAfter, GarbageAfter, HTTPStatus, StallAfter
 from ._recording import RecordedRequest
 from ._render import ChunkFactory, count_tokens, render_chunks, render_completion
 from ._script import Turn
@@ -169,6 +169,8 @@ class Handler(BaseHTTPRequestHandler):
         fault = turn.fault
         if isinstance(fault, HTTPStatus):
             self._send_status_fault(fault, serial)
+        elif isinstance(fault, ErrorAfter) and not request.stream:
+            self._send_json(500, _dumps({"error": fault.error()}), serial)
         elif request.stream:
             _Stream(self, turn, request, serial).send()
         else:
@@ -335,7 +337,8 @@ class _Stream:
                 for item in self._turn.raw
             ]
         events.append(_frame(b"[DONE]"))
-        interruption = fault if isinstance(fault, (DropAfter, GarbageAfter, StallAfter)) else None
+        interrupting = (DropAfter, GarbageAfter, ErrorAfter, StallAfter)
+        interruption = fault if isinstance(fault, interrupting) else None
         fault_at = None if interruption is None else min(interruption.chunks, len(events))
         self._handler.send_head(200, "text/event-stream; charset=utf-8", self._serial)
         for index in range(len(events) + 1):
@@ -348,8 +351,12 @@ class _Stream:
     def _event(self, payload: bytes) -> None:
         self._handler.write_chunk(_frame(payload))
 
-    def _interrupt(self, fault: DropAfter | GarbageAfter | StallAfter) -> bool:
+    def _interrupt(self, fault: DropAfter | GarbageAfter | ErrorAfter | StallAfter) -> bool:
         """Apply ``fault`` mid-stream; whether the stream goes on afterwards."""
+        if isinstance(fault, ErrorAfter):
+            self._event(_dumps({"error": fault.error()}))
+            self._handler.write_chunk(b"")
+            return False
         if isinstance(fault, GarbageAfter):
             self._event(fault.data.encode())
             if not fault.close:
