@@ -62,6 +62,12 @@ def test_data_lines_of_one_event_are_joined_with_newlines() -> None:
         decode(b"data: 1\ndata: 2\n\n")
 
 
+def test_whitespace_around_the_json_is_json_but_more_after_it_is_not() -> None:
+    assert decode(b'data:   {"a": 1} \t \n\n') == [{"a": 1}]
+    with pytest.raises(json.JSONDecodeError, match="Extra data"):
+        decode(b'data: {"a": 1} x\n\n')
+
+
 @pytest.mark.parametrize("end", [b"\n", b"\r\n", b"\r"], ids=["LF", "CRLF", "CR"])
 def test_every_line_end(end: bytes) -> None:
     stream = b": c" + end + b'data: {"a": 1}' + end + end + b'data: {"b": 2}' + end + end

@@ -29,18 +29,21 @@ from .._errors import StreamError
 __all__ = ["SSEDecoder"]
 
 _BOM = b"\xef\xbb\xbf"
+_raw_decode = json.JSONDecoder().raw_decode
 
 
 class SSEDecoder:
     """Decodes one event stream, incrementally."""
 
-    __slots__ = ("_buffer", "_cr", "_fault", "_request", "_started", "done")
+    __slots__ = ("_cr", "_fault", "_pending", "_request", "_started", "done")
 
     def __init__(self, request: Any = None) -> None:
         self._request = request
         """The HTTP request, for ``StreamError`` (an ``openai.APIError`` carries it)."""
-        self._buffer = b""
-        """Bytes of an event not ended yet, its line ends already turned into LF."""
+        self._pending: list[bytes] = []
+        """The bytes of an event not ended yet (as read: joined once it ends, so that an event
+        arriving in many reads costs its length, not its length times the reads), their line
+        ends already turned into LF."""
         self._cr = False
         """The last read ended in a CR: an LF starting the next one ends the same line."""
         self._started = False
@@ -51,14 +54,15 @@ class SSEDecoder:
 
     def feed(self, data: bytes) -> list[Any]:
         """The payloads of the events that ``data`` (the next bytes of the stream) completes."""
-        self._raise_fault()
+        if self._fault is not None:
+            self._raise_fault()
         if self.done or not data:
             return []
         if not self._started:
-            data = self._buffer + data
-            self._buffer = b""
+            data = b"".join([*self._pending, data])
+            self._pending.clear()
             if len(data) < len(_BOM) and _BOM.startswith(data):
-                self._buffer = data  # perhaps the start of a BOM cut across reads
+                self._pending.append(data)  # perhaps the start of a BOM cut across reads
                 return []
             self._started = True
             if data.startswith(_BOM):
@@ -67,12 +71,22 @@ class SSEDecoder:
             self._cr = False
             if data[:1] == b"\n":
                 data = data[1:]
+                if not data:
+                    return []
         if b"\r" in data:
             self._cr = data.endswith(b"\r")
             data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        buffer = self._buffer + data if self._buffer else data
-        blocks = buffer.split(b"\n\n")
-        self._buffer = blocks.pop()
+        pending = self._pending
+        if pending:
+            if b"\n\n" not in data and not (data[:1] == b"\n" and pending[-1][-1:] == b"\n"):
+                pending.append(data)  # the event goes on
+                return []
+            data = b"".join([*pending, data])
+            pending.clear()
+        blocks = data.split(b"\n\n")
+        rest = blocks.pop()
+        if rest:
+            pending.append(rest)
         payloads: list[Any] = []
         for block in blocks:
             if block[:6] == b"data: " and b"\n" not in block:
@@ -86,8 +100,19 @@ class SSEDecoder:
                 self.done = True
                 break
             try:
-                payload = json.loads(data)
-            except ValueError as error:  # not JSON, or not UTF-8
+                text = data.decode("utf-8", "surrogatepass")
+                # raw_decode, the JSON decoder without json.loads' look for whitespace around the
+                # value, costs half as much; json.loads decides the rare payload it does not take.
+                payload, end = _raw_decode(text)
+                if end != len(text):
+                    payload = json.loads(text)
+            except json.JSONDecodeError:
+                try:
+                    payload = json.loads(text)
+                except ValueError as error:
+                    self._fail(error)
+                    break
+            except ValueError as error:  # not UTF-8
                 self._fail(error)
                 break
             if (type(payload) is dict and payload.get("error")) or event == b"error":
