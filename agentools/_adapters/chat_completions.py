@@ -4,6 +4,15 @@ Everything agentools knows of that wire format is here and in ``chat_accumulate`
 shape (the history as message dicts, the tools as function entries, ``stream_options`` asking for
 usage), the chunks and completions, which SDK exceptions mean a broken connection, and how to
 wake a blocked read of a stream. Any OpenAI-compatible server speaks it.
+
+The SDK always makes the request (its authentication, headers, retries before a response, and
+exceptions for an HTTP error status). By default (``decoding="raw"``) the answer is then read
+from the response's bytes through the SDK's raw-response API (``with_streaming_response``): the
+SSE events decoded by ``sse``, each chunk a plain dict, several times cheaper than the typed
+chunk the SDK would build of it. ``decoding="sdk"`` reads the SDK's typed stream (for a client
+whose ``create()`` does more) and turns each chunk back into its dict, so that one accumulator
+reads both. A connection failing mid-read raises the SDK's ``APIConnectionError`` /
+``APITimeoutError`` either way, and an error event in the stream ``StreamError``.
 """
 
 from __future__ import annotations
@@ -25,7 +34,7 @@ from .._errors import StreamError, UnknownSettingError
 from ..calls import PartialToolCall
 from ..events import Event
 from ..history import History
-from .base import Accumulator, Failure, Limits, ModelRequest
+from .base import Accumulator, Decoding, Failure, Limits, ModelRequest
 from .chat_accumulate import ChunkAccumulator, CompletionReader
 from .sse import SSEDecoder
 
@@ -103,8 +112,12 @@ class ChatCompletions:
 
     @contextlib.contextmanager
     def call(
-        self, client: openai.OpenAI, request: Mapping[str, Any], *, stream: bool, decoding: str
+        self, client: openai.OpenAI, request: Mapping[str, Any], *, stream: bool, decoding: Decoding
     ) -> Iterator[Iterable[dict[str, Any]]]:
+        """The SDK makes the request either way. ``"raw"`` reads the response itself: a stream's
+        bytes through ``sse``, a whole body with one ``json.loads`` (the SDK has read it, but
+        building a ``ChatCompletion`` of it would cost as much again); ``"sdk"`` reads the SDK's
+        objects, turned back into the dicts they were."""
         completions = client.chat.completions
         if decoding == "sdk":
             if not stream:
@@ -132,7 +145,12 @@ class ChatCompletions:
 
     @contextlib.asynccontextmanager
     async def acall(
-        self, client: openai.AsyncOpenAI, request: Mapping[str, Any], *, stream: bool, decoding: str
+        self,
+        client: openai.AsyncOpenAI,
+        request: Mapping[str, Any],
+        *,
+        stream: bool,
+        decoding: Decoding,
     ) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
         completions = client.chat.completions
         if decoding == "sdk":
