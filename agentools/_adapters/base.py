@@ -102,7 +102,9 @@ class Accumulator(Protocol):
     """Reads one model answer as it arrives."""
 
     def add(self, chunk: Any) -> None:
-        """Read one chunk; raises ``ModelProtocolError`` for one that cannot be right."""
+        """Read one chunk (a whole answer: the one chunk), as plain values: the dict its JSON
+        decodes to, whichever way the adapter read it; raises ``ModelProtocolError`` for one
+        that cannot be right."""
 
     def finish(self) -> ModelAnswer:
         """The answer, once nothing more comes; raises ``ModelProtocolError`` if it is not
