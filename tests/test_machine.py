@@ -175,6 +175,20 @@ def test_request_asks_for_usage_when_streaming() -> None:
     assert call.request["tools"][0]["function"]["name"] == "f"
 
 
+@pytest.mark.parametrize("decoding", ["raw", "sdk"])
+def test_the_call_says_how_to_read_the_answer_and_its_retry_too(decoding: str) -> None:
+    """``Settings.decoding`` reaches the adapter's ``call()`` through the step, not the runner."""
+    machine = new_machine(decoding=decoding, stream_retries=1)
+    machine.start("hi")
+    call = drain(machine)[-1]
+    assert call.decoding == decoding
+    assert "decoding" not in call.request  # not a parameter of the API
+    machine.receive_failure(broken())
+    retry = drain(machine)[-1]
+    assert isinstance(retry, CallModel)
+    assert (retry.decoding, retry.delay > 0) == (decoding, True)
+
+
 def test_settings_are_read_again_for_every_model_call() -> None:
     current = [Settings(model="one", max_turns=3)]
     machine = new_machine()
