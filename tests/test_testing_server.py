@@ -19,6 +19,7 @@ from agentools.testing import (
     Chunking,
     DropAfter,
     Endless,
+    ErrorAfter,
     FakeOpenAIServer,
     GarbageAfter,
     HTTPStatus,
@@ -347,6 +348,38 @@ def test_garbage_after_fails_json_decoding_then_the_server_goes_on(
 
     assert len(received) == 2
     assert call(server, kind).choices[0].message.content == "still fine"
+
+
+def test_error_after_sends_the_error_event_then_ends_cleanly(
+    server: FakeOpenAIServer, kind: str
+) -> None:
+    """The SDK raises its bare ``APIError`` for the event (agentools turns it into its
+    ``StreamError``); a non-stream request gets the same error as HTTP 500."""
+    fault = ErrorAfter(2, message="overloaded", code="busy")
+    server.add(Turn(text=TEXT, fault=fault), Turn(text=TEXT, fault=fault))
+    received: list[ChatCompletionChunk] = []
+
+    with pytest.raises(openai.APIError) as raised:
+        call(server, kind, stream=True, received=received)
+    with pytest.raises(openai.InternalServerError) as whole:
+        call(server, kind, client_options={"max_retries": 0})
+
+    assert type(raised.value) is openai.APIError
+    assert (raised.value.body, raised.value.message) == (fault.error(), "overloaded")
+    assert len(received) == 2
+    assert whole.value.body == fault.error()
+    assert server.wait_idle(1.0)
+
+
+def test_error_after_ends_the_body_cleanly_without_done(server: FakeOpenAIServer) -> None:
+    server.add(Turn(text=TEXT, fault=ErrorAfter(1)))
+
+    sent = _raw_stream(server)
+
+    assert sent.count(b"data: ") == 2
+    assert b"[DONE]" not in sent
+    assert b'data: {"error": {"message": "injected error in the stream"' in sent
+    assert sent.endswith(b"\n\n\r\n0\r\n\r\n")
 
 
 def _raw_stream(server: FakeOpenAIServer) -> bytes:
