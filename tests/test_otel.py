@@ -594,3 +594,63 @@ def test_importing_agentools_does_not_import_opentelemetry() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_given_its_assistant_a_model_call_reports_how_it_was_asked(
+    server: FakeOpenAIServer, bot: Bot, runner: Runner, traces: Traces
+) -> None:
+    server.add(two_weather_calls(), Turn(text="Sunny in both."))
+    assistant = bot(
+        tools=[weather], system="Be brief.", temperature=0.2, max_tokens=200, stop="END", seed=7
+    )
+    assistant.hooks = traces.hooks(assistant=assistant)
+
+    runner.run(assistant, "Weather?")
+
+    first, second = traces.named("chat")
+    client = assistant.async_client if runner.is_async else assistant.client
+    for chat in (first, second):
+        assert {
+            key: value
+            for key, value in attributes(chat).items()
+            if key.startswith(("gen_ai.request.", "server."))
+        } == {
+            "gen_ai.request.model": "fake-model",
+            "gen_ai.request.stream": True,
+            "gen_ai.request.temperature": 0.2,
+            "gen_ai.request.max_tokens": 200,
+            "gen_ai.request.stop_sequences": ("END",),
+            "gen_ai.request.seed": 7,
+            "server.address": client.base_url.host,
+            "server.port": client.base_url.port,
+        }
+        assert set(attributes(chat)) & set(CONTENT_KEYS) == set()
+
+    traces.exporter.clear()
+    server.add(Turn(text="Still sunny."))
+    assistant.hooks = traces.hooks(assistant=assistant, capture_content=True)
+    runner.run(assistant, "And now?")
+
+    (chat,) = traces.named("chat")
+    assert json.loads(attributes(chat)["gen_ai.system_instructions"]) == [
+        {"type": "text", "content": "Be brief."}
+    ]
+    sent = json.loads(attributes(chat)["gen_ai.input.messages"])
+    assert [message["role"] for message in sent] == [
+        "user",
+        "assistant",
+        "tool",
+        "tool",
+        "assistant",
+        "user",
+    ]
+    assert sent[1]["parts"][1] == {
+        "type": "tool_call",
+        "id": "call_paris",
+        "name": "weather",
+        "arguments": {"city": "Paris"},
+    }
+    assert sent[2]["parts"] == [
+        {"type": "tool_call_response", "id": "call_paris", "result": "Sunny in Paris"}
+    ]
+    assert sent[-1] == {"role": "user", "parts": [{"type": "text", "content": "And now?"}]}

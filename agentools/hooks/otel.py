@@ -47,8 +47,9 @@ from opentelemetry.util.types import AttributeValue
 from .base import Hooks
 
 if TYPE_CHECKING:
+    from ..assistant import Assistant
     from ..calls import ToolCall, ToolResult
-    from ..messages import ContentPart, TokenUsage
+    from ..messages import ContentPart, Message, TokenUsage
 
 __all__ = ["TracingHooks"]
 
@@ -66,11 +67,27 @@ TOOL_ARGUMENTS = "gen_ai.tool.call.arguments"
 TOOL_RESULT = "gen_ai.tool.call.result"
 INPUT_MESSAGES = "gen_ai.input.messages"
 OUTPUT_MESSAGES = "gen_ai.output.messages"
+SYSTEM_INSTRUCTIONS = "gen_ai.system_instructions"
+SERVER_ADDRESS = "server.address"
+SERVER_PORT = "server.port"
 ERROR_TYPE = "error.type"
 TURN = "agentools.turn"
 ATTEMPT = "agentools.attempt"
 """The GenAI conventions' names (``opentelemetry-semantic-conventions`` has them too, as
 incubating constants; not worth a dependency for strings), and two of our own."""
+
+REQUEST_PARAMS = {
+    "temperature": "gen_ai.request.temperature",
+    "top_p": "gen_ai.request.top_p",
+    "max_tokens": "gen_ai.request.max_tokens",
+    "max_completion_tokens": "gen_ai.request.max_tokens",
+    "frequency_penalty": "gen_ai.request.frequency_penalty",
+    "presence_penalty": "gen_ai.request.presence_penalty",
+    "seed": "gen_ai.request.seed",
+    "stop": "gen_ai.request.stop_sequences",
+    "n": "gen_ai.request.choice.count",
+}
+"""Chat Completions parameters -> the attributes a model call's span reports them as."""
 
 
 class _Run:
@@ -106,6 +123,16 @@ class TracingHooks(Hooks):
     run span (``invoke_agent {agent_name}``) and is set as ``gen_ai.agent.name``; ``provider`` is
     ``gen_ai.provider.name``.
 
+    ``assistant``: the assistant these hooks trace, if they trace one only. Hooks see what a run
+    does, not how it was asked; given the assistant, a model call's span also reports its request
+    parameters (``temperature``, ``max_tokens``, ``top_p``... as ``gen_ai.request.*``) and the
+    server of the client passed in (``server.address``, ``server.port``), and with
+    ``capture_content`` its input (the history sent, ``gen_ai.input.messages``) and the system
+    prompt (``gen_ai.system_instructions``)::
+
+        assistant = Assistant(model="gpt-4o-mini", tools=[...])
+        assistant.hooks = TracingHooks(assistant=assistant)
+
     One object may trace many runs, also at once (one per thread or task, say a web server's): a
     hook call belongs to the run started in the same thread or task, or, if none was, to the only
     run going on. Two runs whose events are iterated in turn by one thread or task need an object
@@ -124,10 +151,12 @@ class TracingHooks(Hooks):
         capture_content: bool = False,
         agent_name: str | None = None,
         provider: str = "openai",
+        assistant: Assistant | None = None,
     ) -> None:
         self.tracer = trace.get_tracer("agentools", tracer_provider=tracer_provider)
         self.capture_content = capture_content
         self.agent_name = agent_name
+        self.assistant = assistant
         self.common: dict[str, str] = {PROVIDER: provider}
         if agent_name is not None:
             self.common[AGENT_NAME] = agent_name
@@ -186,6 +215,9 @@ class TracingHooks(Hooks):
         if run is None:
             return
         self._end_chat(run)
+        for span in run.tools.values():  # every call is answered before the end: never here
+            span.end()
+        run.tools.clear()
         if self.capture_content:
             message = {"role": "assistant", "parts": [{"type": "text", "content": text}]}
             message["finish_reason"] = run.finish_reason or "stop"
@@ -233,9 +265,38 @@ class TracingHooks(Hooks):
         }
         if attempt:
             attributes[ATTEMPT] = attempt
+        if self.assistant is not None:
+            attributes.update(self._request(self.assistant))
         run.chat = self.tracer.start_span(
             f"chat {model}", context=run.context, kind=SpanKind.CLIENT, attributes=attributes
         )
+
+    def _request(self, assistant: Assistant) -> dict[str, AttributeValue]:
+        """What the model call is asked with, as far as the assistant tells."""
+        settings = assistant.settings
+        attributes: dict[str, AttributeValue] = {"gen_ai.request.stream": settings.stream}
+        for name, value in settings.params.items():
+            key = REQUEST_PARAMS.get(name)
+            if key is None or value is None or (name == "n" and value == 1):
+                continue
+            if name == "stop":
+                value = [value] if isinstance(value, str) else [str(v) for v in value]
+            elif isinstance(value, bool) or not isinstance(value, (int, float)):
+                continue  # not what the conventions describe (a NotGiven, say)
+            attributes[key] = value
+        # The client given to the assistant (or the one it built for run()), if any: the
+        # asyncio runner's own clients are built per event loop.
+        client = assistant._client or assistant._async_client
+        if client is not None:
+            url = client.base_url
+            attributes[SERVER_ADDRESS] = url.host
+            attributes[SERVER_PORT] = url.port or (443 if url.scheme == "https" else 80)
+        if self.capture_content:
+            if settings.system is not None:
+                system = [{"type": "text", "content": settings.system}]
+                attributes[SYSTEM_INSTRUCTIONS] = _json(system)
+            attributes[INPUT_MESSAGES] = _json([_message(m) for m in assistant.history])
+        return attributes
 
     def on_retry(self, attempt: int, error: BaseException) -> None:
         run = self._run()
@@ -337,6 +398,34 @@ def _parts(prompt: str | list[ContentPart]) -> list[dict[str, Any]]:
         else {"type": str(part.get("type"))}
         for part in prompt
     ]
+
+
+def _message(message: Message) -> dict[str, Any]:
+    """A history message as the conventions' chat message (role and parts)."""
+    parts: list[dict[str, Any]] = []
+    if message.role == "tool":
+        parts.append(
+            {"type": "tool_call_response", "id": message.tool_call_id, "result": message.content}
+        )
+    elif message.role == "assistant":
+        if message.content:
+            parts.append({"type": "text", "content": message.content})
+        if message.refusal:
+            parts.append({"type": "text", "content": message.refusal})
+        for call in message.tool_calls:
+            part = {"type": "tool_call", "id": call.id, "name": call.name}
+            parts.append({**part, "arguments": _arguments(call.arguments)})
+    else:
+        parts = _parts(message.content)
+    role = "system" if message.role == "developer" else message.role
+    return {"role": role, "parts": parts}
+
+
+def _arguments(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def _json(value: Any) -> str:
