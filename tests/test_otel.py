@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import openai
@@ -32,7 +34,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from agentools import CancelToken, RunCancelled, function_tool
+from agentools import Assistant, CancelToken, RunCancelled, function_tool
 from agentools.hooks import FanOutHooks, RecordingHooks, TracingHooks
 from agentools.testing import (
     Chunking,
@@ -46,6 +48,8 @@ from agentools.testing import (
 )
 
 from .support import Bot, Runner, serving
+
+ROOT = Path(__file__).resolve().parent.parent
 
 CONTENT_KEYS = (
     "gen_ai.input.messages",
@@ -341,7 +345,7 @@ def test_a_cancel_while_tools_run_ends_their_spans(
 
     hooks = FanOutHooks(traces.hooks(), Release())
     assistant = bot(tools=[slow], hooks=hooks)
-    threading.Timer(0.5, release.set).start()  # sync tools cannot be stopped: the run waits
+    threading.Timer(0.2, release.set).start()  # sync tools cannot be stopped: the run waits
     with pytest.raises(RunCancelled):
         runner.run(assistant, "Go", cancel=token)
 
@@ -654,3 +658,45 @@ def test_given_its_assistant_a_model_call_reports_how_it_was_asked(
         {"type": "tool_call_response", "id": "call_paris", "result": "Sunny in Paris"}
     ]
     assert sent[-1] == {"role": "user", "parts": [{"type": "text", "content": "And now?"}]}
+
+
+def test_the_docs_examples_run(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """docs/observability.md's code blocks, run in order in one namespace, as its last section
+    says: what they print, and the spans of its last example."""
+    page = (ROOT / "docs" / "observability.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", page, flags=re.S)
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, Any] = {"__name__": "__docs__"}
+    with serving(responder=offline_model) as model:
+        monkeypatch.setenv("OPENAI_BASE_URL", model.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-docs")
+        try:
+            for block in blocks:
+                exec(compile(block, "docs/observability.md", "exec"), namespace)
+        finally:
+            for value in namespace.values():
+                if isinstance(value, Assistant):
+                    value.close()
+
+    printed = capsys.readouterr().out.splitlines()
+    assert printed == [
+        "invoke_agent",
+        "chat gpt-4o-mini",
+        "execute_tool get_weather",
+        "chat gpt-4o-mini",
+        'calling get_weather({"city": "Oslo"})',
+    ]
+    exporter = namespace["exporter"]
+    spans = sorted(exporter.get_finished_spans(), key=lambda span: span.start_time)
+    assert [span.name.split()[0] for span in spans] == [
+        "invoke_agent",
+        "chat",
+        "execute_tool",
+        "chat",
+    ] * 3
+    last_call = dict(spans[-1].attributes or {})
+    assert last_call["gen_ai.request.temperature"] == 0
+    assert "Rome" in last_call["gen_ai.input.messages"]
+    namespace["provider"].shutdown()
