@@ -98,8 +98,8 @@ class _Run:
         self.context: Context = trace.set_span_in_context(span)
         self.chat: Span | None = None
         self.answered: int | None = None
-        """When the open model call's answer arrived (ns): its span ends then, but stays
-        open until the text and tool calls of that answer have been announced."""
+        """When the open model call's answer arrived (ns), the end time its span gets: the
+        span is ended only once that answer's text and tool calls, its output, are announced."""
         self.output: list[dict[str, Any]] = []
         self.finish_reason: str | None = None
         self.tools: dict[str, Span] = {}
