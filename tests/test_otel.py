@@ -34,7 +34,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from agentools import Assistant, CancelToken, RunCancelled, function_tool
+from agentools import Assistant, CancelToken, Hooks, RunCancelled, function_tool
 from agentools.hooks import FanOutHooks, RecordingHooks, TracingHooks
 from agentools.testing import (
     Chunking,
@@ -700,3 +700,41 @@ def test_the_docs_examples_run(
     assert last_call["gen_ai.request.temperature"] == 0
     assert "Rome" in last_call["gen_ai.input.messages"]
     namespace["provider"].shutdown()
+
+
+@pytest.mark.parametrize("runner", ["async"], indirect=True)  # a task to cancel
+def test_a_cancelled_task_ends_the_spans_with_cancelled_error(
+    server: FakeOpenAIServer, bot: Bot, runner: Runner, traces: Traces
+) -> None:
+    server.add(Turn(text="x" * 40, chunking=Chunking(text=2), fault=StallAfter(5, seconds=5)))
+
+    async def cancel_mid_stream() -> None:
+        streaming = asyncio.Event()
+
+        class Streaming(Hooks):
+            def on_partial_text(self, delta: str, snapshot: str) -> None:
+                streaming.set()
+
+        assistant = bot(hooks=FanOutHooks(traces.hooks(), Streaming()))
+        task = asyncio.ensure_future(assistant.arun("Go"))
+        await streaming.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    runner.await_(cancel_mid_stream())
+
+    run, chat = traces.spans()
+    assert error_type(run) == error_type(chat) == "CancelledError"
+
+
+def test_without_opentelemetry_the_import_says_what_to_install() -> None:
+    code = (
+        "import sys; sys.modules['opentelemetry'] = None; import agentools.hooks\n"
+        "try:\n"
+        "    agentools.hooks.TracingHooks\n"
+        "except ImportError as error:\n"
+        "    print(error)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "pip install 'agentools[otel]'" in done.stdout
