@@ -738,3 +738,16 @@ def test_without_opentelemetry_the_import_says_what_to_install() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "pip install 'agentools[otel]'" in done.stdout
+
+
+def test_a_failed_tool_call_records_its_exception_not_a_result(
+    server: FakeOpenAIServer, bot: Bot, runner: Runner, traces: Traces
+) -> None:
+    server.add(Turn(tool_calls=[ToolCallSpec(name="fails", arguments={})]), Turn(text="Sorry."))
+
+    runner.run(bot(tools=[fails], hooks=traces.hooks(capture_content=True)), "Go")
+
+    (tool,) = traces.named("execute_tool")
+    assert attributes(tool)["gen_ai.tool.call.arguments"] == "{}"
+    assert "gen_ai.tool.call.result" not in attributes(tool)
+    assert error_type(tool) == "RuntimeError"

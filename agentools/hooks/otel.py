@@ -372,7 +372,7 @@ class TracingHooks(Hooks):
             return
         if result.error is not None:
             _failed(span, result.error)
-        if self.capture_content:
+        elif self.capture_content:  # a result, as the conventions say: not the error's message
             span.set_attribute(TOOL_RESULT, result.content)
         span.end()
 
