@@ -751,3 +751,21 @@ def test_a_failed_tool_call_records_its_exception_not_a_result(
     assert attributes(tool)["gen_ai.tool.call.arguments"] == "{}"
     assert "gen_ai.tool.call.result" not in attributes(tool)
     assert error_type(tool) == "RuntimeError"
+
+
+def test_a_hook_that_raises_fails_the_run_span_not_the_model_call_that_answered(
+    server: FakeOpenAIServer, bot: Bot, runner: Runner, traces: Traces
+) -> None:
+    server.add(Turn(text="Hello."))
+
+    class Raises(Hooks):
+        def on_text(self, text: str) -> None:
+            raise LookupError("the UI is gone")
+
+    with pytest.raises(LookupError):
+        runner.run(bot(hooks=FanOutHooks(traces.hooks(), Raises())), "Go")
+
+    run, chat = traces.spans()
+    assert error_type(run) == "LookupError"
+    assert chat.status.status_code is StatusCode.UNSET
+    assert attributes(chat)["gen_ai.response.finish_reasons"] == ("stop",)
