@@ -11,9 +11,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from agentools import History, function_tool, validate_history
 from agentools.hooks import RecordingHooks
-from agentools.testing import FakeOpenAIServer, Turn
+from agentools.testing import FakeOpenAIServer, Turn, split_at
 
 from .support import Bot, Runner, raw_chunk
 
@@ -221,3 +224,38 @@ def test_chunks_with_no_choices_and_fields_of_the_servers_own_are_passed_over(
     assert [usage.total_tokens for usage, _ in hooks.args_of("on_usage")] == [5]
     assert assistant.history.to_openai()[-1] == {"role": "assistant", "content": "Hello world"}
     assert json.loads(History(assistant.history).to_json())[-1]["content"] == "Hello world"
+
+
+_keys = st.text("abcdefgh_", min_size=1, max_size=6)
+_texts = st.text(min_size=1, max_size=30)
+
+
+@given(
+    fields=st.dictionaries(_keys, _texts, min_size=1, max_size=4),
+    details=st.lists(_texts, max_size=3),
+    cuts=st.lists(st.integers(0, 30), max_size=6),
+)
+def test_a_servers_own_fields_in_pieces_merge_back_whole(
+    fields: dict[str, str], details: list[str], cuts: list[int]
+) -> None:
+    """However a server cuts its own string fields (top level, nested, and the texts of an
+    indexed list) across deltas, merging the deltas gives them back whole."""
+    from agentools._adapters.chat_accumulate import merge_delta
+
+    def pieces(text: str) -> list[str]:
+        return split_at(text, [cut for cut in cuts if cut <= len(text)])
+
+    deltas: list[dict[str, Any]] = []
+    for key, text in fields.items():
+        for piece in pieces(text):
+            deltas += [{key: piece}, {"nested": {key: piece}}]
+    for index, text in enumerate(details):
+        deltas += [{"details": [{"index": index, "text": piece}]} for piece in pieces(text)]
+    merged: dict[str, Any] = {}
+    for delta in deltas:
+        merge_delta(merged, delta)
+
+    expected: dict[str, Any] = {**fields, "nested": fields}
+    if details:
+        expected["details"] = [{"index": i, "text": text} for i, text in enumerate(details)]
+    assert merged == expected
