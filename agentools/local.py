@@ -192,7 +192,9 @@ class LlamaServer:
         if self._process is not None:
             raise RuntimeError("the server is already started")
         if importlib.util.find_spec("xllamacpp") is None:
-            raise ImportError(f"agentools.local needs llama.cpp's server (xllamacpp); run: {INSTALL}")
+            raise ImportError(
+                f"agentools.local needs llama.cpp's server, xllamacpp; run: {INSTALL}"
+            )
         model_path = self.model_path or default_model_path()
         if not model_path.is_file():
             raise FileNotFoundError(f"no model file at {model_path}")
@@ -207,7 +209,8 @@ class LlamaServer:
         if self.status is not None:
             self.status(f"starting the local model (llama.cpp, {self.model})...")
         began = time.monotonic()
-        self._log = tempfile.TemporaryFile(prefix="agentools-llama-", suffix=".log")
+        # The server's log, read back by log_tail(); the finalizer closes it with the process.
+        self._log = tempfile.TemporaryFile(prefix="agentools-llama-", suffix=".log")  # noqa: SIM115
         script = Path(__file__).with_name("_llama_process.py")
         self._process = subprocess.Popen(
             [sys.executable, str(script), json.dumps(options)],
@@ -244,7 +247,8 @@ class LlamaServer:
     def _wait_until_ready(self, deadline: float) -> str:
         """The server's address once it listens and ``/health`` answers 200 (which it does
         once the model is loaded)."""
-        assert self._process is not None and self._process.stdout is not None
+        assert self._process is not None
+        assert self._process.stdout is not None
         reply: list[bytes] = []
         stdout = self._process.stdout
         reader = threading.Thread(target=lambda: reply.append(stdout.readline()), daemon=True)
