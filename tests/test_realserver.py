@@ -14,6 +14,7 @@ on, not the model's words.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import threading
@@ -276,32 +277,48 @@ def test_native_tool_calling(bot: LocalBot, runner: Runner) -> None:
 # -- the server itself ------------------------------------------------------------------------
 
 
-def test_a_think_template_streams_reasoning_content(llama: LlamaServer) -> None:
-    """With ``THINK_TEMPLATE`` (the assistant turn opens ``<think>``) llama.cpp streams the
-    model's text as ``delta.reasoning_content`` (its default ``reasoning_format``, "deepseek");
-    SmolLM2 never writes ``</think>``, so no ``content`` comes. Recorded for agentools'
-    reasoning support, with the bare SDK."""
+def reasoning_and_content(chunks: list[Any]) -> tuple[str, str]:
+    """The ``reasoning_content`` (a field the SDK does not know: in ``model_extra``) and the
+    ``content`` streamed in ``chunks``."""
+    deltas = [chunk.choices[0].delta for chunk in chunks if chunk.choices]
+    reasoning = "".join((d.model_extra or {}).get("reasoning_content") or "" for d in deltas)
+    return reasoning, "".join(d.content or "" for d in deltas)
+
+
+def test_a_think_template_streams_reasoning_content() -> None:
+    """What llama.cpp sends for a chat template whose assistant turn opens ``<think>``
+    (``THINK_TEMPLATE``), with its default ``reasoning_format`` ("deepseek"); recorded with the
+    bare SDK, for agentools' reasoning support.
+
+    - The model's text comes as ``delta.reasoning_content``; SmolLM2 never writes ``</think>``,
+      so no ``content`` comes at all (``message.content`` is ``""`` in a whole completion).
+    - A ``grammar`` that makes it write ``</think>`` gives reasoning, then content: the marker
+      itself is in neither field. A whole completion has ``message.reasoning_content``.
+    """
+    missing = _missing()
+    if missing is not None:
+        pytest.skip(missing)
+    request = {"messages": [{"role": "user", "content": "What is 2+2?"}], **SAMPLING}
+    forced = 'root ::= "Two and two make four." "\\n</think>\\n" "4"'
     with (
         LlamaServer(status=None, chat_template=THINK_TEMPLATE) as server,
         server.client() as client,
     ):
-        chunks = list(
-            client.chat.completions.create(
-                model=server.model,
-                messages=[{"role": "user", "content": "What is 2+2?"}],
-                max_tokens=8,
-                stream=True,
-                stream_options={"include_usage": True},
-                **SAMPLING,
-            )
-        )
-    deltas = [c.choices[0].delta for c in chunks if c.choices]
-    reasoning = "".join((d.model_extra or {}).get("reasoning_content") or "" for d in deltas)
+        create = functools.partial(client.chat.completions.create, model=server.model, **request)
+        free = list(create(max_tokens=8, stream=True, stream_options={"include_usage": True}))
+        split = list(create(max_tokens=30, stream=True, extra_body={"grammar": forced}))
+        whole = create(max_tokens=30, extra_body={"grammar": forced}).choices[0].message
+
+    reasoning, content = reasoning_and_content(free)
     assert reasoning.strip()
     assert "<think>" not in reasoning
-    assert all(not d.content for d in deltas)
-    assert chunks[-1].usage is not None
-    assert "timings" in (chunks[-1].model_extra or {})
+    assert content == ""
+    assert free[-1].usage is not None
+    assert "timings" in (free[-1].model_extra or {})
+
+    assert reasoning_and_content(split) == ("Two and two make four.\n", "4")
+    assert whole.content == "4"
+    assert (whole.model_extra or {}).get("reasoning_content") == "Two and two make four.\n"
 
 
 def test_a_server_that_cannot_start_says_why(tmp_path: Path) -> None:
