@@ -1,9 +1,10 @@
 """The process ``agentools.local.LlamaServer`` starts: llama.cpp's HTTP server (``xllamacpp``).
 
-Run as a script: ``python _llama_process.py '<json options>'``. It starts the server (which
-loads the model before it listens), writes one line, ``{"address": "http://127.0.0.1:PORT"}``,
-to its standard output, and serves until its standard input closes: the parent closing the pipe,
-or the parent dying, whatever the cause, stops the server. Everything llama.cpp writes goes to
+Run as a script: ``python _llama_process.py``. It reads its options, one line of JSON, from its
+standard input, starts the server (which loads the model before it listens), writes one line,
+``{"address": "http://127.0.0.1:PORT"}``, to its standard output, and serves until its standard
+input closes: the parent closing the pipe, or the parent dying, whatever the cause, stops the
+server. Everything llama.cpp writes goes to
 standard error, which the parent keeps as the server's log.
 
 A separate process, not ``xllamacpp.Server`` in the caller's: xllamacpp offers no way to stop
@@ -64,4 +65,4 @@ if __name__ == "__main__":
     # the log, with the rest.
     reply_fd = os.dup(1)
     os.dup2(2, 1)
-    serve(json.loads(sys.argv[1]), reply_fd)
+    serve(json.loads(sys.stdin.buffer.readline()), reply_fd)

@@ -184,7 +184,13 @@ class LlamaServer:
 
     @property
     def running(self) -> bool:
+        """Whether the server's process is alive."""
         return self._process is not None and self._process.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        """The server's process id, once started."""
+        return None if self._process is None else self._process.pid
 
     def start(self) -> LlamaServer:
         """Launch the server and wait until it answers; stops it again if that fails (or is
@@ -213,13 +219,14 @@ class LlamaServer:
         self._log = tempfile.TemporaryFile(prefix="agentools-llama-", suffix=".log")  # noqa: SIM115
         script = Path(__file__).with_name("_llama_process.py")
         self._process = subprocess.Popen(
-            [sys.executable, str(script), json.dumps(options)],
+            [sys.executable, str(script)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._log,
         )
         self._finalizer = weakref.finalize(self, _stop, self._process, self._log)
         try:
+            self._send(options)
             self._address = self._wait_until_ready(began + self.startup_timeout)
         except BaseException:
             self.stop()
@@ -243,6 +250,17 @@ class LlamaServer:
             log.seek(0, 2)
             log.seek(max(0, log.tell() - chars))
             return log.read().decode(errors="replace")
+
+    def _send(self, options: dict[str, Any]) -> None:
+        """Give the process its options: on its input, not its command line, where a long chat
+        template might not fit."""
+        assert self._process is not None
+        assert self._process.stdin is not None
+        try:
+            self._process.stdin.write(json.dumps(options).encode() + b"\n")
+            self._process.stdin.flush()
+        except BrokenPipeError:
+            pass  # it has exited already; waiting for it says why
 
     def _wait_until_ready(self, deadline: float) -> str:
         """The server's address once it listens and ``/health`` answers 200 (which it does

@@ -17,7 +17,10 @@ from __future__ import annotations
 import functools
 import importlib.util
 import json
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -46,21 +49,18 @@ SAMPLING = {"temperature": 0, "seed": 7}
 """Greedy decoding, and a seed for whatever still samples."""
 
 
-def _missing() -> str | None:
+def skip_without_the_server() -> None:
     if importlib.util.find_spec("xllamacpp") is None:
-        return f"needs llama.cpp's server and a model: {INSTALL}"
+        pytest.skip(f"needs llama.cpp's server and a model: {INSTALL}")
     try:
         default_model_path()
     except ImportError as error:
-        return str(error)
-    return None
+        pytest.skip(str(error))
 
 
 @pytest.fixture(scope="module")
 def llama() -> Iterator[LlamaServer]:
-    missing = _missing()
-    if missing is not None:
-        pytest.skip(missing)
+    skip_without_the_server()
     with LlamaServer(status=None) as server:
         yield server
     assert not server.running
@@ -295,9 +295,7 @@ def test_a_think_template_streams_reasoning_content() -> None:
     - A ``grammar`` that makes it write ``</think>`` gives reasoning, then content: the marker
       itself is in neither field. A whole completion has ``message.reasoning_content``.
     """
-    missing = _missing()
-    if missing is not None:
-        pytest.skip(missing)
+    skip_without_the_server()
     request = {"messages": [{"role": "user", "content": "What is 2+2?"}], **SAMPLING}
     forced = 'root ::= "Two and two make four." "\\n</think>\\n" "4"'
     with (
@@ -348,3 +346,41 @@ def test_without_the_packages_the_error_says_what_to_install(
         default_model_path()
     with pytest.raises(ImportError, match="pip install xllamacpp"):
         LlamaServer(status=None).start()
+
+
+def test_the_server_stops_whatever_ends_the_block() -> None:
+    skip_without_the_server()
+    server = LlamaServer(status=None)
+    was_running: list[bool] = []
+
+    def interrupted() -> None:
+        with server:
+            was_running.append(server.running)
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        interrupted()
+
+    assert was_running == [True]
+    assert not server.running
+    with pytest.raises(RuntimeError, match="not running"):
+        server.base_url  # noqa: B018
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_the_server_stops_when_its_parent_dies() -> None:
+    """A parent killed before it could stop anything (``os._exit``): the server's input closes,
+    so it exits."""
+    skip_without_the_server()
+    code = (
+        "import os; from agentools.local import LlamaServer; "
+        "print(LlamaServer(status=None).start().pid, flush=True); os._exit(0)"
+    )
+    parent = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    status = Path(f"/proc/{int(parent.stdout)}/status")
+    deadline = time.monotonic() + 10
+    while status.exists() and "zombie" not in status.read_text():  # exited, not yet reaped
+        assert time.monotonic() < deadline, "the orphaned server is still running"
+        time.sleep(0.05)
