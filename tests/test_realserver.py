@@ -384,3 +384,9 @@ def test_the_server_stops_when_its_parent_dies() -> None:
     while status.exists() and "zombie" not in status.read_text():  # exited, not yet reaped
         assert time.monotonic() < deadline, "the orphaned server is still running"
         time.sleep(0.05)
+
+
+def test_importing_agentools_local_does_not_load_llama_cpp() -> None:
+    code = "import sys, agentools.local; print('xllamacpp' in sys.modules)"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "False"
