@@ -115,7 +115,8 @@ class LlamaServer:
       standard error; ``None``: silent).
 
     The server is started with Jinja chat templates (llama-server's ``--jinja``), which its tool
-    calling and ``response_format`` need.
+    calling and ``response_format`` need, and one slot: it generates for one request at a time,
+    and the others wait their turn.
     """
 
     def __init__(
