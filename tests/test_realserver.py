@@ -275,6 +275,29 @@ def test_native_tool_calling(bot: LocalBot, runner: Runner) -> None:
         assert [m["role"] for m in history] == ["user", "assistant"]
 
 
+def test_a_json_schema_response_format_is_enforced(
+    bot: LocalBot, runner: Runner, stream: bool
+) -> None:
+    """llama.cpp turns the schema into a grammar: even this small model answers with JSON that
+    fits, streamed or whole."""
+    schema = {
+        "type": "object",
+        "properties": {"answer": {"type": "integer"}},
+        "required": ["answer"],
+        "additionalProperties": False,
+    }
+    response_format = {
+        "type": "json_schema",
+        "json_schema": {"name": "sum", "schema": schema, "strict": True},
+    }
+    assistant = bot(stream=stream, max_tokens=24, response_format=response_format)
+
+    answer = runner.run(assistant, "What is 2+2? Answer in JSON.")
+
+    assert isinstance(json.loads(answer)["answer"], int)
+    assert_valid(assistant)
+
+
 # -- the server itself ------------------------------------------------------------------------
 
 
