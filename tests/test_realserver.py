@@ -115,6 +115,22 @@ def bot(llama: LlamaServer, runner: Runner) -> Iterator[LocalBot]:
     factory.close()
 
 
+@pytest.fixture(scope="module")
+def thinking_llama() -> Iterator[LlamaServer]:
+    """The server with a chat template that opens a think block: it streams the model's text
+    as ``reasoning_content`` (see ``THINK_TEMPLATE``)."""
+    skip_without_the_server()
+    with LlamaServer(status=None, chat_template=THINK_TEMPLATE) as server:
+        yield server
+
+
+@pytest.fixture
+def thinking_bot(thinking_llama: LlamaServer, runner: Runner) -> Iterator[LocalBot]:
+    factory = LocalBot(thinking_llama, runner)
+    yield factory
+    factory.close()
+
+
 class Seen(Hooks):
     """What a run reported: partial text, each model call's finish reason, the usage; at each
     cut answer, ``on_max_tokens`` returns the next of ``decisions`` (then None: keep)."""
@@ -341,6 +357,70 @@ def test_a_think_template_streams_reasoning_content() -> None:
     assert reasoning_and_content(split) == ("Two and two make four.\n", "4")
     assert whole.content == "4"
     assert (whole.model_extra or {}).get("reasoning_content") == "Two and two make four.\n"
+
+
+class Thoughts(Hooks):
+    def __init__(self) -> None:
+        self.partial = ""
+        self.whole: list[str] = []
+        self.text: list[str] = []
+
+    def on_partial_reasoning(self, delta: str, snapshot: str) -> None:
+        self.partial += delta
+
+    def on_reasoning(self, text: str) -> None:
+        self.whole.append(text)
+
+    def on_text(self, text: str) -> None:
+        self.text.append(text)
+
+
+FORCED_THOUGHT = 'root ::= "Two and two make four." "\\n</think>\\n" "4"'
+"""A grammar that makes SmolLM2 close its think block (it never does by itself)."""
+
+
+def test_reasoning_reaches_the_hooks_and_goes_back(
+    thinking_bot: LocalBot, runner: Runner, stream: bool
+) -> None:
+    hooks = Thoughts()
+    assistant = thinking_bot(
+        hooks=hooks, stream=stream, max_tokens=30, extra_body={"grammar": FORCED_THOUGHT}
+    )
+
+    assert runner.run(assistant, "What is 2+2?") == "4"
+
+    assert hooks.whole == ["Two and two make four.\n"]
+    assert hooks.partial == (hooks.whole[0] if stream else "")
+    assert hooks.text == ["4"]
+    assert assistant.history[-1].reasoning == "Two and two make four.\n"
+    runner.run(assistant, "And 3+3?")
+    sent = [m for m in thinking_bot.requests[-1]["messages"] if m["role"] == "assistant"]
+    assert sent[0] == {
+        "role": "assistant",
+        "content": "4",
+        "reasoning_content": "Two and two make four.\n",
+    }
+    assert_valid(assistant)
+
+
+def test_an_answer_of_reasoning_only_keeps_the_history_alternating(
+    thinking_bot: LocalBot, runner: Runner, stream: bool
+) -> None:
+    """SmolLM2 under the think template writes only reasoning: cut by ``max_tokens`` the run
+    returns ``""`` (kept: ``on_max_tokens`` returns None), and the next request has the empty
+    message with its reasoning between the two user messages."""
+    hooks = Thoughts()
+    assistant = thinking_bot(hooks=hooks, stream=stream, max_tokens=8)
+
+    assert runner.run(assistant, "What is 2+2?") == ""
+    runner.run(assistant, "And 3+3?")
+
+    assert hooks.whole and hooks.whole[0].strip()
+    messages = thinking_bot.requests[1]["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant", "user"]
+    assert messages[1]["content"] == ""
+    assert messages[1]["reasoning_content"] == hooks.whole[0]
+    assert_valid(assistant)
 
 
 def test_a_server_that_cannot_start_says_why(tmp_path: Path) -> None:
