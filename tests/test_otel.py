@@ -769,3 +769,30 @@ def test_a_hook_that_raises_fails_the_run_span_not_the_model_call_that_answered(
     assert error_type(run) == "LookupError"
     assert chat.status.status_code is StatusCode.UNSET
     assert attributes(chat)["gen_ai.response.finish_reasons"] == ("stop",)
+
+
+def test_a_reasoning_models_reasoning_is_content_too(
+    server: FakeOpenAIServer, bot: Bot, runner: Runner, traces: Traces
+) -> None:
+    server.add(Turn(reasoning="They said hi.", text="Hello."), Turn(reasoning="Again.", text="Hi."))
+    assistant = bot(hooks=traces.hooks())
+    runner.run(assistant, "Hi")
+    assert set(attributes(traces.named("chat")[0])) & set(CONTENT_KEYS) == set()
+
+    traces.exporter.clear()
+    assistant.hooks = traces.hooks(capture_content=True, assistant=assistant)
+    runner.run(assistant, "Hi again")
+
+    (chat,) = traces.named("chat")
+    assert json.loads(attributes(chat)["gen_ai.output.messages"])[0]["parts"] == [
+        {"type": "reasoning", "content": "Again."},
+        {"type": "text", "content": "Hi."},
+    ]
+    sent = json.loads(attributes(chat)["gen_ai.input.messages"])
+    assert sent[1] == {
+        "role": "assistant",
+        "parts": [
+            {"type": "reasoning", "content": "They said hi."},
+            {"type": "text", "content": "Hello."},
+        ],
+    }

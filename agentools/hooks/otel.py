@@ -315,16 +315,19 @@ class TracingHooks(Hooks):
         if usage is not None:
             run.chat.set_attributes(_usage(usage))
 
+    def on_reasoning(self, text: str) -> None:
+        self._said("reasoning", text)
+
     def on_text(self, text: str) -> None:
-        self._said(text)
+        self._said("text", text)
 
     def on_refusal(self, text: str) -> None:
-        self._said(text)
+        self._said("text", text)
 
-    def _said(self, text: str) -> None:
+    def _said(self, kind: str, text: str) -> None:
         run = self._run()
         if run is not None and self.capture_content:
-            run.output.append({"type": "text", "content": text})
+            run.output.append({"type": kind, "content": text})
 
     def _end_chat(self, run: _Run) -> None:
         """End the model call's span at the time its answer arrived, with that answer."""
@@ -408,6 +411,8 @@ def _message(message: Message) -> dict[str, Any]:
             {"type": "tool_call_response", "id": message.tool_call_id, "result": message.content}
         )
     elif message.role == "assistant":
+        if message.reasoning:
+            parts.append({"type": "reasoning", "content": message.reasoning})
         if message.content:
             parts.append({"type": "text", "content": message.content})
         if message.refusal:
