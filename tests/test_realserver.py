@@ -415,7 +415,8 @@ def test_an_answer_of_reasoning_only_keeps_the_history_alternating(
     assert runner.run(assistant, "What is 2+2?") == ""
     runner.run(assistant, "And 3+3?")
 
-    assert hooks.whole and hooks.whole[0].strip()
+    assert len(hooks.whole) == 1
+    assert hooks.whole[0].strip()
     messages = thinking_bot.requests[1]["messages"]
     assert [m["role"] for m in messages] == ["user", "assistant", "user"]
     assert messages[1]["content"] == ""
