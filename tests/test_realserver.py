@@ -415,8 +415,7 @@ def test_an_answer_of_reasoning_only_keeps_the_history_alternating(
     assert runner.run(assistant, "What is 2+2?") == ""
     runner.run(assistant, "And 3+3?")
 
-    assert len(hooks.whole) == 1
-    assert hooks.whole[0].strip()
+    assert hooks.whole[0].strip()  # the first answer's, cut
     messages = thinking_bot.requests[1]["messages"]
     assert [m["role"] for m in messages] == ["user", "assistant", "user"]
     assert messages[1]["content"] == ""
