@@ -10,6 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from ._converter import HistoryError
+from ._core import CONTINUE_PROMPT, CUT_CALL_MESSAGE, EMPTY_ANSWER_PROMPT
 from ._errors import (
     AgentoolsError,
     AsyncHookError,
@@ -75,6 +76,9 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "CONTINUE_PROMPT",
+    "CUT_CALL_MESSAGE",
+    "EMPTY_ANSWER_PROMPT",
     "AgentoolsError",
     "ArgumentSnapshot",
     "ArgumentStream",

@@ -7,6 +7,10 @@ says what is wrong in the same words. Keys whose value is ``None`` are dropped o
 dumps are full of them), but a key we do not know is an error: silently dropping it would lose
 part of the user's history.
 
+An assistant message is the exception, as servers add keys of their own to what they send (its
+reasoning as ``reasoning_content`` or ``reasoning``, provider signatures): those are kept in its
+``extra`` and written back at the top level, as they came; so are a tool call's own extra keys.
+
 Every string must be one UTF-8 can encode (no lone surrogate), and a message, as JSON, may not
 nest deeper than ``MAX_JSON_DEPTH`` levels nor contain itself: the SDK could not send it. User
 content parts are copied in and out without recursion, so a part nested too deep is described,
@@ -47,6 +51,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FIELDS_BY_ROLE",
+    "KEEPS_EXTRA",
+    "NOT_KEPT",
     "HistoryError",
     "is_user_content",
     "message_from_openai",
@@ -63,11 +69,19 @@ _CLASS_BY_ROLE: dict[str, type[Any]] = {
 }
 
 FIELDS_BY_ROLE: Mapping[str, frozenset[str]] = {
-    role: frozenset(field.name for field in record_fields(cls))
+    role: frozenset(field.name for field in record_fields(cls) if field.name != "extra")
     for role, cls in _CLASS_BY_ROLE.items()
 }
 """The known roles, in the API's order, each with the keys a message of that role may have
-besides ``role``."""
+besides ``role`` (an assistant message may have others: ``KEEPS_EXTRA``)."""
+
+KEEPS_EXTRA = frozenset({"assistant"})
+"""The roles whose messages keep keys of their own (in ``extra``) instead of refusing them."""
+
+NOT_KEPT = frozenset({"function_call"})
+"""Keys an assistant message may not keep: the legacy ``function_call`` is not supported."""
+
+_CALL_KEYS = frozenset({"id", "type", "function", "index"})
 
 _USER_CONTENT = str | list[ContentPart]
 
@@ -112,21 +126,39 @@ def _structure_tool_call(value: Any, _: type[Any]) -> ToolCallRecord:
     fields = {"id": value.get("id"), **function}
     if not all(isinstance(fields.get(key), str) for key in ("id", "name", "arguments")):
         raise ValueError("a tool call needs string 'id', 'function.name' and 'function.arguments'")
-    return ToolCallRecord(id=fields["id"], name=fields["name"], arguments=fields["arguments"])
+    extra = {key: copy_json(item) for key, item in value.items() if key not in _CALL_KEYS}
+    return ToolCallRecord(
+        id=fields["id"], name=fields["name"], arguments=fields["arguments"], extra=extra
+    )
 
 
 def _unstructure_tool_call(call: ToolCallRecord) -> dict[str, Any]:
-    return {
+    wire = {
         "id": call.id,
         "type": "function",
         "function": {"name": call.name, "arguments": call.arguments},
     }
+    if call.extra:
+        wire.update(copy_json(dict(call.extra)))
+    return wire
 
 
 def _with_role(unstructure: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
     # ``role`` is not an init argument, so cattrs leaves it out; the API needs it first.
     def unstructure_message(message: Any) -> dict[str, Any]:
         return {"role": message.role, **unstructure(message)}
+
+    return unstructure_message
+
+
+def _with_extra(unstructure: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
+    # An assistant message's own keys go back where the server put them: beside the others.
+    def unstructure_message(message: AssistantMessage) -> dict[str, Any]:
+        wire = unstructure(message)
+        extra = wire.pop("extra", None)
+        if extra:
+            wire.update(copy_json(extra))
+        return wire
 
     return unstructure_message
 
@@ -148,9 +180,12 @@ def _message_converter() -> cattrs.Converter:
         lambda tp: tp == _USER_CONTENT, _unstructure_user_content
     )
     for cls in _CLASS_BY_ROLE.values():
-        converter.register_unstructure_hook(
-            cls, _with_role(make_dict_unstructure_fn(cls, converter, _cattrs_omit_if_default=True))
+        unstructure = _with_role(
+            make_dict_unstructure_fn(cls, converter, _cattrs_omit_if_default=True)
         )
+        if cls is AssistantMessage:
+            unstructure = _with_extra(unstructure)
+        converter.register_unstructure_hook(cls, unstructure)
     return converter
 
 
@@ -182,6 +217,15 @@ def structure_message(value: Mapping[str, Any], where: str) -> Message:
         known = ", ".join(_CLASS_BY_ROLE)
         raise HistoryError(f"{where}: unknown role {role!r} (expected one of {known})")
     fields = {key: item for key, item in value.items() if item is not None and key != "role"}
+    if role in KEEPS_EXTRA:
+        fields_of_role = FIELDS_BY_ROLE[role]
+        extra = {
+            key: copy_json(fields.pop(key))
+            for key in list(fields)
+            if key not in fields_of_role and key not in NOT_KEPT
+        }
+        if extra:
+            fields["extra"] = extra
     try:
         message: Message = _message_converter().structure(fields, _CLASS_BY_ROLE[role])
     except Exception as exc:

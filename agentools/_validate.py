@@ -44,7 +44,14 @@ from typing import Any
 
 import attrs
 
-from ._converter import FIELDS_BY_ROLE, HistoryError, is_user_content, structure_message
+from ._converter import (
+    FIELDS_BY_ROLE,
+    KEEPS_EXTRA,
+    NOT_KEPT,
+    HistoryError,
+    is_user_content,
+    structure_message,
+)
 from ._sendable import (
     check_json,
     copy_json,
@@ -241,10 +248,16 @@ class _MessageCheck:
         if self.fixed is not None:
             self.fixed.pop(key, None)
 
+    def keeps(self, key: str) -> bool:
+        """Is ``key`` a field this message keeps (a known one, or an assistant's own)?"""
+        if key in FIELDS_BY_ROLE[self.role]:
+            return True
+        return self.role in KEEPS_EXTRA and key != "role" and key not in NOT_KEPT
+
     def check_fields(self) -> None:
         unknown = []
         for key, value in self.raw.items():
-            if value is None or key == "role" or key in FIELDS_BY_ROLE[self.role]:
+            if value is None or key == "role" or self.keeps(key):
                 continue
             if key == "function_call":
                 self.report(
@@ -298,7 +311,7 @@ class _MessageCheck:
         """Strings UTF-8 cannot encode, in the fields kept; ``kept()`` replaces them all."""
         if not self.bad_text:
             return
-        fields = {key: value for key, value in self.raw.items() if key in FIELDS_BY_ROLE[self.role]}
+        fields = {key: value for key, value in self.raw.items() if self.keeps(key)}
         for where, text in unencodable(fields):
             if not _NAME_PATH.fullmatch(where):
                 self.report("lone-surrogate", lone_surrogate(where, text))

@@ -34,6 +34,8 @@ __all__ = [
     "ModelCallDone",
     "ModelCallStart",
     "PreviewFailed",
+    "ReasoningDelta",
+    "ReasoningDone",
     "RefusalDone",
     "ResponseEnd",
     "ResponseFailed",
@@ -78,6 +80,24 @@ class ModelCallDone:
     turn: int
     finish_reason: str
     usage: TokenUsage | None
+
+
+@attrs.frozen(kw_only=True)
+class ReasoningDelta:
+    """A piece of the model's reasoning while it streams; ``snapshot`` is all of it so far."""
+
+    hook: ClassVar[str] = "on_partial_reasoning"
+    delta: str
+    snapshot: str
+
+
+@attrs.frozen(kw_only=True)
+class ReasoningDone:
+    """The whole reasoning of one assistant message, before its text (once per message that has
+    reasoning)."""
+
+    hook: ClassVar[str] = "on_reasoning"
+    text: str
 
 
 @attrs.frozen(kw_only=True)
@@ -199,6 +219,8 @@ Event = (
     ResponseStart
     | ModelCallStart
     | ModelCallDone
+    | ReasoningDelta
+    | ReasoningDone
     | TextDelta
     | TextDone
     | RefusalDone

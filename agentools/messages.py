@@ -7,11 +7,13 @@ in a history never changes under it; build a new one with ``attrs.evolve``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import attrs
 
 __all__ = [
+    "REASONING_KEYS",
     "AssistantMessage",
     "ContentPart",
     "DeveloperMessage",
@@ -25,6 +27,20 @@ __all__ = [
 
 ContentPart = dict[str, Any]
 """A content part (``{"type": "text", ...}``, ``{"type": "image_url", ...}``), kept as it is."""
+
+REASONING_KEYS = ("reasoning_content", "reasoning")
+"""The keys under which OpenAI-compatible servers put an assistant message's reasoning:
+``reasoning_content`` (llama.cpp, DeepSeek, Qwen, vLLM before 0.10) and ``reasoning`` (vLLM,
+Ollama, OpenRouter, gpt-oss servers)."""
+
+
+def _no_field_names(names: frozenset[str]) -> Any:
+    def check(instance: object, attribute: attrs.Attribute[Any], value: Mapping[str, Any]) -> None:
+        clash = names.intersection(value)
+        if clash:
+            raise ValueError(f"{attribute.name} may not hold the fields {sorted(clash)}")
+
+    return check
 
 
 @attrs.frozen(kw_only=True)
@@ -60,15 +76,45 @@ class ToolCallRecord:
     id: str
     name: str
     arguments: str
+    extra: Mapping[str, Any] = attrs.field(
+        factory=dict,
+        hash=False,
+        validator=_no_field_names(frozenset({"id", "type", "function", "index"})),
+    )
+    """The call's keys besides ``id``, ``type`` and ``function``, as the server sent them and as
+    it wants them back (Gemini's ``extra_content`` with its thought signature)."""
 
 
 @attrs.frozen(kw_only=True)
 class AssistantMessage:
+    """What the model said: its text, its tool calls or its refusal.
+
+    ``extra`` holds the keys the server put on the message besides those of the API's
+    assistant message: its reasoning (``reasoning_content`` or ``reasoning``), provider
+    signatures, anything else. They are kept as they came, in the history and its JSON, and sent
+    back as they came (``Settings.send_reasoning=False`` leaves the reasoning out of requests),
+    so that a server which needs its own fields back gets them.
+    """
+
     content: str | None = None
     tool_calls: tuple[ToolCallRecord, ...] = ()
     refusal: str | None = None
     name: str | None = None
+    extra: Mapping[str, Any] = attrs.field(
+        factory=dict,
+        hash=False,
+        validator=_no_field_names(frozenset({"content", "tool_calls", "refusal", "name", "role"})),
+    )
     role: Literal["assistant"] = attrs.field(default="assistant", init=False)
+
+    @property
+    def reasoning(self) -> str | None:
+        """The model's reasoning, if the server sent it (under one of ``REASONING_KEYS``)."""
+        for key in REASONING_KEYS:
+            value = self.extra.get(key)
+            if isinstance(value, str):
+                return value
+        return None
 
 
 @attrs.frozen(kw_only=True)

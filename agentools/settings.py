@@ -111,6 +111,18 @@ class Settings:
     after that are made without it (the server's default, ``"auto"``), so that
     ``tool_choice="required"`` or a named function cannot make the model call tools forever.
     ``False`` sends it on every call (openai-agents' ``reset_tool_choice`` is the same rule)."""
+    send_reasoning: bool = attrs.field(default=True, validator=_flag)
+    """Send the reasoning kept on assistant messages back to the server, under the key it came
+    with (``reasoning_content`` or ``reasoning``), as servers that interleave reasoning with tool
+    calls want it (DeepSeek, Qwen, gpt-oss). ``False`` leaves it out of every request (for a
+    server that refuses it, such as DeepSeek's older ``deepseek-reasoner``); the history keeps it
+    either way."""
+    empty_answer_retries: int = attrs.field(default=1, validator=_at_least(0))
+    """How many times in a run the model is asked again (``EMPTY_ANSWER_PROMPT``) when it ends
+    its turn with no text, no refusal and no tool call, as reasoning models sometimes do (all
+    reasoning, no answer). Past them, or with 0, the empty answer is the run's answer (``""``).
+    Either way the empty message is kept in the history, with its reasoning, so the history goes
+    on alternating as the API wants."""
     params: Mapping[str, Any] = attrs.field(
         factory=dict, converter=_frozen, repr=lambda params: repr(dict(params))
     )

@@ -97,7 +97,10 @@ def test_sdk_dumps_with_nulls_are_read() -> None:
         ),
         ({"role": "tool", "content": "x"}, "tool.tool_call_id: missing required field"),
         ({"role": "system", "content": ["x"]}, "system.content: expected a string, got an array"),
-        ({"role": "assistant", "content": "x", "colour": "red"}, "assistant.colour: unknown field"),
+        (
+            {"role": "tool", "tool_call_id": "a", "content": "x", "colour": "red"},
+            "tool.colour: unknown field",
+        ),
         ({"role": "assistant", "tool_calls": "abc"}, "assistant.tool_calls: expected an array"),
         (
             {"role": "assistant", "tool_calls": [{"id": "c"}]},

@@ -275,3 +275,24 @@ def test_not_a_terminal_gets_whole_lines_only(
 
     assert "\r" not in hooks.out.getvalue()
     assert "\x1b" not in hooks.out.getvalue()
+
+
+def test_print_hooks_show_reasoning_when_asked(
+    server: FakeOpenAIServer, bot: Bot, runner: Runner, stream: bool
+) -> None:
+    turn = Turn(reasoning="Greet back.", text="Hello!", chunking=Chunking(reasoning=4, text=3))
+    server.add(turn, turn, turn)
+    hidden, plain, terminal = io.StringIO(), io.StringIO(), Terminal()
+
+    runner.run(bot(hooks=PrintHooks(hidden), stream=stream), "Hi")
+    runner.run(bot(hooks=PrintHooks(plain, show_reasoning=True), stream=stream), "Hi")
+    runner.run(bot(hooks=PrintHooks(terminal, show_reasoning=True), stream=stream), "Hi")
+
+    assert hidden.getvalue() == "Hello!\n"
+    assert plain.getvalue() == "[reasoning] Greet back.\nHello!\n"
+    shown = screen(terminal.getvalue().replace("\x1b[2m", "").replace("\x1b[0m", ""))
+    assert shown == (
+        ["Greet back.", "Hello!", ""] if stream else ["[reasoning] Greet back.", "Hello!", ""]
+    )
+    if stream:
+        assert "\x1b[2mGree\x1b[0m" in terminal.getvalue()  # dimmed as it streams

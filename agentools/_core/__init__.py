@@ -4,13 +4,14 @@
 (``agentools._runners``) carry out the actions it names (``steps``) and feed back what happened.
 """
 
-from .machine import CONTINUE_PROMPT, CUT_CALL_MESSAGE, Machine
+from .machine import CONTINUE_PROMPT, CUT_CALL_MESSAGE, EMPTY_ANSWER_PROMPT, Machine
 from .steps import NEED_INPUT, CallModel, Decide, Finished, RunTools, StartConsumers, Step
 from .table import TRANSITIONS, State, transitions_table
 
 __all__ = [
     "CONTINUE_PROMPT",
     "CUT_CALL_MESSAGE",
+    "EMPTY_ANSWER_PROMPT",
     "NEED_INPUT",
     "TRANSITIONS",
     "CallModel",

@@ -58,6 +58,7 @@ from ..events import (
     ModelCallDone,
     ModelCallStart,
     PreviewFailed,
+    ReasoningDone,
     RefusalDone,
     ResponseEnd,
     ResponseStart,
@@ -69,6 +70,7 @@ from ..events import (
 )
 from ..history import History
 from ..messages import (
+    REASONING_KEYS,
     AssistantMessage,
     Message,
     SystemMessage,
@@ -93,11 +95,15 @@ from .tool_calls import (
     with_distinct_ids,
 )
 
-__all__ = ["CONTINUE_PROMPT", "CUT_CALL_MESSAGE", "Machine"]
+__all__ = ["CONTINUE_PROMPT", "CUT_CALL_MESSAGE", "EMPTY_ANSWER_PROMPT", "Machine"]
 
 CONTINUE_PROMPT = "Continue exactly where you stopped, without repeating anything."
 """Sent as a user message when ``on_max_tokens`` returns ``"continue"`` (and kept in the history,
 which must be what the model was sent)."""
+
+EMPTY_ANSWER_PROMPT = "Your answer was empty. Answer in text, or call a tool."
+"""Sent as a user message when the model ended its turn with nothing to show
+(``Settings.empty_answer_retries``), after the empty message, which the history keeps."""
 
 MAX_TOKENS_DECISIONS = (None, "keep", "continue", "raise")
 
@@ -188,6 +194,7 @@ class Machine:
         """``_call`` is the call being made (not one still to be prepared): the model's answer
         may come in."""
         self._tools_ran = False
+        self._empty_answers = 0
         self._limits = Limits(text=1, arguments=1, calls=1)
         self._turn = 0
         self._model = ""
@@ -520,6 +527,8 @@ class Machine:
         it delivered (and the units they completed committed)."""
         settings = self._settings()
         messages: list[Message] = [*self.history, *self._uncommitted]
+        if not settings.send_reasoning:
+            messages = [_without_reasoning(message) for message in messages]
         if settings.system is not None:
             messages.insert(0, SystemMessage(content=settings.system))
         params = settings.params
@@ -612,6 +621,9 @@ class Machine:
             self._events.append(ContentFiltered(message=message))
             self._end(table.END_FILTERED, ContentFilterError(message))
             return
+        reasoning = message.reasoning
+        if reasoning:
+            self._events.append(ReasoningDone(text=reasoning))
         if message.content:
             self._events.append(TextDone(text=message.content))
         if message.refusal:
@@ -625,9 +637,23 @@ class Machine:
         elif answer.calls:
             self._enter(table.END_CALLS)
             self._run_tools(answer)
+        elif not (message.content or message.refusal) and self._ask_again():
+            _log(logging.INFO, "empty answer", "the model's answer was empty; asking again")
+            self._empty_answers += 1
+            self._commit(message, [])
+            self._uncommitted.append(UserMessage(content=EMPTY_ANSWER_PROMPT))
+            self._enter(table.END_EMPTY_ANSWER)
+            self._call_model()
         else:
             self._enter(table.END_FINAL)
             self._finish(message, [])
+
+    def _ask_again(self) -> bool:
+        """Is there a retry and a turn left to ask again for an answer that was empty?"""
+        settings = self._settings()
+        return self._empty_answers < settings.empty_answer_retries and (
+            self._turn < settings.max_turns
+        )
 
     # -- tool calls --------------------------------------------------------------------------
 
@@ -691,11 +717,14 @@ class Machine:
     # -- the answer --------------------------------------------------------------------------
 
     def _commit(self, message: AssistantMessage, answers: list[ToolMessage]) -> None:
-        """Keep a message with the answers to its calls, once its events are delivered; an empty
-        one is not a message the API accepts, and says nothing."""
-        if message.content or message.refusal or message.tool_calls:
-            self._uncommitted.append(message)
-            self._uncommitted.extend(answers)
+        """Keep a message with the answers to its calls, once its events are delivered. An empty
+        one is kept with ``""`` as its content (the API takes no message with nothing in it), so
+        that its reasoning is kept and the history still alternates: two user messages in a row
+        would say the model never answered."""
+        if not (message.content or message.refusal or message.tool_calls):
+            message = attrs.evolve(message, content="")
+        self._uncommitted.append(message)
+        self._uncommitted.extend(answers)
 
     def _finish(self, message: AssistantMessage, answers: list[ToolMessage]) -> None:
         _log(
@@ -708,6 +737,13 @@ class Machine:
         self._commit(message, answers)
         self._events.append(ResponseEnd(text=self._text))
         self._actions.append(Finished(text=self._text, usage=self._usage))
+
+
+def _without_reasoning(message: Message) -> Message:
+    if not isinstance(message, AssistantMessage) or message.reasoning is None:
+        return message
+    extra = {key: value for key, value in message.extra.items() if key not in REASONING_KEYS}
+    return attrs.evolve(message, extra=extra)
 
 
 def _name(error: BaseException | None) -> str:

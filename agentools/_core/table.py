@@ -51,6 +51,7 @@ CHUNK = Input("chunk")
 CHUNK_REFUSED = Input("chunk", "malformed or too large")
 END_FINAL = Input("end", "final answer")
 END_CALLS = Input("end", "tool calls")
+END_EMPTY_ANSWER = Input("end", "empty answer, asked again")
 END_CUT = Input("end", "cut by the token limit")
 END_FILTERED = Input("end", "content filtered")
 END_REFUSED = Input("end", "incomplete or malformed")
@@ -82,6 +83,7 @@ TRANSITIONS: Mapping[tuple[State, Input], State] = {
     (_S.RECEIVING, CHUNK_REFUSED): _S.ERROR,
     (_S.RECEIVING, END_FINAL): _S.DONE,
     (_S.RECEIVING, END_CALLS): _S.RUNNING_TOOLS,
+    (_S.RECEIVING, END_EMPTY_ANSWER): _S.CALLING_MODEL,
     (_S.RECEIVING, END_CUT): _S.DECIDING,
     (_S.RECEIVING, END_FILTERED): _S.DONE,
     (_S.RECEIVING, END_REFUSED): _S.ERROR,

@@ -1,8 +1,35 @@
-"""Hooks: the callbacks a response calls (``Hooks``), and ready-made ones."""
+"""Hooks: the callbacks a response calls (``Hooks``), and ready-made ones.
+
+``TracingHooks`` (OpenTelemetry spans) is imported on first use: it needs the optional
+``opentelemetry-api`` (``pip install 'agentools[otel]'``), which importing agentools never does.
+"""
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from .base import HOOK_NAMES, Hooks
 from .fanout import FanOutHooks
 from .printing import PrintHooks
 from .recording import RecordingHooks
 
-__all__ = ["HOOK_NAMES", "FanOutHooks", "Hooks", "PrintHooks", "RecordingHooks"]
+if TYPE_CHECKING:
+    from .otel import TracingHooks
+
+_LAZY = {"TracingHooks": ".otel"}
+"""Names imported on first use, from modules that need an optional extra."""
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'agentools.hooks' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
+
+__all__ = ["HOOK_NAMES", "FanOutHooks", "Hooks", "PrintHooks", "RecordingHooks", "TracingHooks"]

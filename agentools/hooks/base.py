@@ -36,6 +36,15 @@ class Hooks:
         "tool_calls", "length", ...; ``usage`` if the server reported it), before its text and
         tool calls are announced."""
 
+    def on_partial_reasoning(self, delta: str, snapshot: str) -> Any:
+        """A piece of the model's reasoning arrived while streaming (servers of reasoning models
+        send it before the answer, as ``reasoning_content`` or ``reasoning``); ``snapshot`` is
+        the message's reasoning so far. Not called when ``stream=False``."""
+
+    def on_reasoning(self, text: str) -> Any:
+        """An assistant message is complete and has reasoning: all of it, once per such message,
+        before ``on_text`` (``message.reasoning`` in the history)."""
+
     def on_partial_text(self, delta: str, snapshot: str) -> Any:
         """A piece of the answer arrived while streaming; ``snapshot`` is the message's text so
         far (``snapshot`` ends with ``delta``). Not called when ``stream=False``."""

@@ -13,6 +13,8 @@ __all__ = ["PrintHooks"]
 
 _REWRITE = "\r\x1b[K"
 """Back to the start of the line and clear it: how a live line is drawn again."""
+_DIM, _PLAIN = "\x1b[2m", "\x1b[0m"
+"""How the model's reasoning is set apart from its answer on a terminal."""
 
 
 class PrintHooks(Hooks):
@@ -23,13 +25,22 @@ class PrintHooks(Hooks):
     width (the end shows, as that is what grows). Elsewhere (a file, a pipe, a log) only whole
     lines are written: one per complete call. With ``stream=False`` there are no partial texts,
     so each message's text is printed whole.
+
+    ``show_reasoning`` prints a reasoning model's reasoning too: dimmed as it streams on a
+    terminal, elsewhere whole, as one ``[reasoning] ...`` line per message.
     """
 
     def __init__(
-        self, file: TextIO | None = None, *, show_tools: bool = True, live: bool | None = None
+        self,
+        file: TextIO | None = None,
+        *,
+        show_tools: bool = True,
+        show_reasoning: bool = False,
+        live: bool | None = None,
     ) -> None:
         self.file = sys.stdout if file is None else file
         self.show_tools = show_tools
+        self.show_reasoning = show_reasoning
         self.live = _is_terminal(self.file) if live is None else live
         self._streamed = False
         """This message's text came in pieces, so it is on the screen already."""
@@ -41,6 +52,12 @@ class PrintHooks(Hooks):
         """Its name and arguments as last drawn."""
         self._drawn: set[int] = set()
         """The calls of this message drawn live (not written again when complete)."""
+        self._thinking = False
+        """The line being written is reasoning."""
+        self._thought = False
+        """This message's reasoning was shown as it streamed (or once it was whole)."""
+        self._unshown: str | None = None
+        """Reasoning streamed while not live, not written yet."""
 
     def _print(self, text: str, end: str = "\n") -> None:
         print(text, end=end, file=self.file, flush=True)
@@ -50,14 +67,45 @@ class PrintHooks(Hooks):
             self._print(_REWRITE + _fitted(*self._live_call, _width(), closed=True), end="")
         if self._open:
             self._print("")
-        self._open = False
+        self._open = self._thinking = False
         self._live = None
 
     def on_model_call(self, turn: int, model: str, attempt: int) -> None:
         self._drawn.clear()
 
+    def on_partial_reasoning(self, delta: str, snapshot: str) -> None:
+        if not self.show_reasoning:
+            return
+        if not self.live:  # a line of its own once it is whole: when something else comes
+            self._unshown = snapshot
+            return
+        if not self._thinking:
+            self._end_line()
+        self._open = self._thinking = self._thought = True
+        self._print(_DIM + delta + _PLAIN, end="")
+
+    def on_reasoning(self, text: str) -> None:
+        if not self.show_reasoning:
+            return
+        self._show_reasoning()
+        if not self._thought:
+            self._end_line()
+            self._print(f"[reasoning] {text}")
+        elif self._thinking:
+            self._end_line()
+        self._thought = False
+
+    def _show_reasoning(self) -> None:
+        """Write the reasoning streamed (not live) so far, before what comes after it."""
+        if self._unshown is not None:
+            self._end_line()
+            self._print(f"[reasoning] {self._unshown}")
+            self._unshown = None
+            self._thought = True
+
     def on_partial_text(self, delta: str, snapshot: str) -> None:
-        if self._live is not None:
+        self._show_reasoning()
+        if self._live is not None or self._thinking:
             self._end_line()
         self._streamed = self._open = True
         self._print(delta, end="")
@@ -71,6 +119,7 @@ class PrintHooks(Hooks):
         self._streamed = False
 
     def on_partial_tool_call(self, call: PartialToolCall) -> None:
+        self._show_reasoning()
         if not (self.live and self.show_tools):
             return
         if self._live != call.index:

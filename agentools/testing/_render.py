@@ -44,6 +44,7 @@ def _usage(turn: Turn, prompt_tokens: int) -> Usage:
         max(
             1,
             count_tokens(choice.text)
+            + count_tokens(choice.reasoning)
             + count_tokens(choice.refusal)
             + sum(
                 count_tokens(call.name) + count_tokens(call.arguments) for call in choice.tool_calls
@@ -90,6 +91,8 @@ def _choice_deltas(turn: Turn, call_ids: Iterator[str]) -> list[tuple[dict[str, 
     deltas: list[tuple[dict[str, Any], str | None]] = [
         ({"role": "assistant", "content": "" if _content(turn) is not None else None}, None)
     ]
+    key = turn.reasoning_key
+    deltas += [({key: piece}, None) for piece in cut(turn.reasoning or "", chunking.reasoning)]
     deltas += [({"content": piece}, None) for piece in cut(turn.text or "", chunking.text)]
     deltas += [({"refusal": piece}, None) for piece in cut(turn.refusal or "", chunking.refusal)]
     for index, call in enumerate(turn.tool_calls):
@@ -127,9 +130,10 @@ def render_chunks(
     """The ``chat.completion.chunk`` objects a stream of ``turn`` carries, in order.
 
     Each choice starts with a delta of ``role`` and empty ``content`` (null if it only calls tools
-    or refuses), then its content, refusal and tool-call deltas as ``turn.chunking`` cuts them,
-    then an empty delta with the finish reason. Choices are interleaved round-robin, one choice per
-    chunk. With ``include_usage`` a last chunk with ``choices: []`` carries the usage.
+    or refuses), then its reasoning, content, refusal and tool-call deltas as ``turn.chunking``
+    cuts them, then an empty delta with the finish reason. Choices are interleaved round-robin,
+    one choice per chunk. With ``include_usage`` a last chunk with ``choices: []`` carries the
+    usage.
     ``prompt_tokens`` feeds the made-up usage when the turn has none; ``call_ids`` numbers the tool
     calls that have no id (default ``call_1``, ``call_2``...). ``[DONE]`` is not a chunk: the
     server adds it.
@@ -160,6 +164,8 @@ def _message(turn: Turn, call_ids: Iterator[str]) -> dict[str, Any]:
         "content": _content(turn),
         "refusal": turn.refusal,
     }
+    if turn.reasoning is not None:
+        message[turn.reasoning_key] = turn.reasoning
     if turn.tool_calls:
         message["tool_calls"] = [
             {

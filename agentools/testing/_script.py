@@ -102,6 +102,7 @@ class Chunking:
     name: int | tuple[int, ...] | None = attrs.field(default=0, converter=_chunk_size)
     arguments: int | tuple[int, ...] | None = attrs.field(default=16, converter=_chunk_size)
     refusal: int | tuple[int, ...] | None = attrs.field(default=8, converter=_chunk_size)
+    reasoning: int | tuple[int, ...] | None = attrs.field(default=8, converter=_chunk_size)
 
 
 @attrs.frozen
@@ -151,9 +152,11 @@ class Turn:
     r"""One scripted assistant response: what the model says, how it is chunked, what goes wrong.
 
     Any of ``text``, ``refusal`` and ``tool_calls`` may be combined; a turn with none of them is an
-    empty answer (content ``""``). ``finish_reason`` None means ``"tool_calls"`` when there are
-    tool calls and ``"stop"`` otherwise; any other string (``"length"``, ``"content_filter"``) is
-    sent as given.
+    empty answer (content ``""``). ``reasoning`` is streamed first, before the text, under
+    ``reasoning_key`` (``"reasoning_content"`` as llama.cpp and DeepSeek send it, or
+    ``"reasoning"`` as vLLM and Ollama do), and is in a whole completion's message under that
+    key. ``finish_reason`` None means ``"tool_calls"`` when there are tool calls and ``"stop"``
+    otherwise; any other string (``"length"``, ``"content_filter"``) is sent as given.
 
     ``usage`` None makes up a plausible one from word counts. It is sent as a last chunk with
     ``choices: []`` only when the request asked for ``stream_options.include_usage`` (as OpenAI
@@ -189,6 +192,8 @@ class Turn:
     fault: Fault | None = None
     raw: tuple[RawItem, ...] | None = attrs.field(default=None, converter=_raw)
     ensure_ascii: bool = False
+    reasoning: str | None = None
+    reasoning_key: str = "reasoning_content"
 
     def __attrs_post_init__(self) -> None:
         if self.raw is None:
@@ -198,6 +203,7 @@ class Turn:
             for name, value in [
                 ("text", self.text),
                 ("refusal", self.refusal),
+                ("reasoning", self.reasoning),
                 ("finish_reason", self.finish_reason),
                 ("usage", self.usage),
             ]
