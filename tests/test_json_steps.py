@@ -11,7 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agentools import ModelProtocolError, function_tool
-from agentools._adapters.json_steps import StepReader, render_messages, step_format
+from agentools._adapters.json_steps import MAX_STEP_CALLS, render_messages, step_format
+from agentools._adapters.step_reading import StepReader
 from agentools.testing import split_at
 
 _json = st.recursive(
@@ -119,6 +120,7 @@ def test_the_step_schema_offers_each_tool_with_its_own_arguments_or_an_answer() 
     assert call["properties"]["arguments"] == get_weather.signature.parameters
     assert list(call["properties"]) == ["name", "arguments"]  # the name is written first
     assert answer["required"] == ["answer"]
+    assert calls["properties"]["tool_calls"]["maxItems"] == MAX_STEP_CALLS
     only = step_format([get_weather.signature], offer_tools=False)["json_schema"]["schema"]
     assert only["required"] == ["answer"]
     assert "anyOf" not in only

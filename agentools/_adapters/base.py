@@ -61,6 +61,11 @@ class ModelRequest:
     """The user's extra parameters for the API (``temperature``, ``max_tokens``, ...)."""
     decoding: Decoding = "raw"
     """How the answer is read (``Settings.decoding``)."""
+    json_steps: bool = False
+    """Constrained tool calling (``Settings.tool_mode == "json"``): the tools are offered as a
+    JSON step in ``response_format``, not in ``tools``."""
+    offer_tools: bool = True
+    """With ``json_steps``: may this step call tools (or only answer)?"""
 
 
 @attrs.frozen(kw_only=True)
@@ -130,7 +135,10 @@ class ModelAPI(Protocol):
         limits: Limits,
         emit: Callable[[Event], None],
         on_arguments: Callable[[PartialToolCall], None],
-    ) -> Accumulator: ...
+        json_steps: bool = False,
+    ) -> Accumulator:
+        """What reads the answer; with ``json_steps``, an answer that is a JSON step, read
+        into text and tool calls as a native answer's would be."""
 
     def failure(self, error: Exception) -> Failure: ...
 

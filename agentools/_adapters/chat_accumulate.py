@@ -270,15 +270,7 @@ class ChunkAccumulator:
                 delta = choice.get("delta")
                 piece = delta.get("content")
                 if piece:
-                    # Moving the string out of the attribute leaves it one reference, so CPython can
-                    # grow it in place: appending stays proportional to the piece, not to the text.
-                    text = self.content
-                    self.content = ""
-                    text += piece
-                    self.content = text
-                    if len(text) > self._max_text:
-                        raise ResponseTooLarge("text", self._max_text)
-                    self._emit(TextDelta(delta=piece, snapshot=text))
+                    self._add_text(piece)
                 piece = delta.get("refusal")
                 if piece:
                     self.refusal += piece
@@ -297,6 +289,17 @@ class ChunkAccumulator:
             # A server's malformed chunk: missing or mistyped fields (no ``choices``, ``.get()`` on
             # what is not a dict, a number where a string belongs, ...).
             raise ModelProtocolError(f"malformed chunk: {error!r}") from error
+
+    def _add_text(self, piece: str) -> None:
+        # Moving the string out of the attribute leaves it one reference, so CPython can grow it
+        # in place: appending stays proportional to the piece, not to the text.
+        text = self.content
+        self.content = ""
+        text += piece
+        self.content = text
+        if len(text) > self._max_text:
+            raise ResponseTooLarge("text", self._max_text)
+        self._emit(TextDelta(delta=piece, snapshot=text))
 
     def _add_own(self, fields: Mapping[str, Any]) -> None:
         """A delta's fields of its own: the reasoning, streamed as it grows, and the rest."""

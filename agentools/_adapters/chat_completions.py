@@ -34,6 +34,7 @@ from .._errors import StreamError, UnknownSettingError
 from ..calls import PartialToolCall
 from ..events import Event
 from ..history import History
+from . import json_steps, step_reading
 from .base import Accumulator, Decoding, Failure, Limits, ModelRequest
 from .chat_accumulate import ChunkAccumulator, CompletionReader
 from .sse import SSEDecoder
@@ -84,7 +85,15 @@ class ChatCompletions:
             "model": request.model,
             "messages": History(request.messages).to_openai(),
         }
-        if request.tools:
+        if request.json_steps and request.tools:
+            offer = request.offer_tools
+            for name in _NATIVE_TOOL_PARAMS:
+                wire.pop(name, None)
+            wire["messages"] = json_steps.step_messages(
+                wire["messages"], request.tools, offer_tools=offer
+            )
+            wire["response_format"] = json_steps.step_format(request.tools, offer_tools=offer)
+        elif request.tools:
             wire["tools"] = [signature.to_openai() for signature in request.tools]
         if request.stream:
             wire["stream"] = True
@@ -98,7 +107,12 @@ class ChatCompletions:
         limits: Limits,
         emit: Callable[[Event], None],
         on_arguments: Callable[[PartialToolCall], None],
+        json_steps: bool = False,
     ) -> Accumulator:
+        if json_steps:
+            if stream:
+                return step_reading.StepAccumulator(limits, emit, on_arguments)
+            return step_reading.StepCompletionReader(limits)
         return ChunkAccumulator(limits, emit, on_arguments) if stream else CompletionReader(limits)
 
     def failure(self, error: Exception) -> Failure:
@@ -284,6 +298,10 @@ def _stream_error(error: openai.APIError) -> StreamError:
     """The SDK raises a bare ``APIError`` (not one of its subclasses: a timeout, ...) for an
     error event in a stream; agentools raises the same ``StreamError`` on both paths."""
     return StreamError(error.body, error.request)
+
+
+_NATIVE_TOOL_PARAMS = ("tool_choice", "parallel_tool_calls")
+"""Parameters about native tools, which a request of constrained tool calling does not send."""
 
 
 class _One:

@@ -28,6 +28,7 @@ an input that does not fit the state raises ``MisuseError`` at once.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 import time
@@ -195,6 +196,12 @@ class Machine:
         may come in."""
         self._tools_ran = False
         self._empty_answers = 0
+        self._json_steps = False
+        self._made: set[tuple[str, str]] = set()
+        """The calls made in this run, as (name, arguments as canonical JSON)."""
+        self._repeated = False
+        """A call was made again with the same arguments: with constrained tool calling, the
+        next steps may only answer (small models under a grammar repeat a call forever)."""
         self._limits = Limits(text=1, arguments=1, calls=1)
         self._turn = 0
         self._model = ""
@@ -534,14 +541,18 @@ class Machine:
         params = settings.params
         if self._tools_ran and settings.reset_tool_choice and "tool_choice" in params:
             params = {name: value for name, value in params.items() if name != "tool_choice"}
+        tools = self._tools.signatures()
         request = ModelRequest(
             model=settings.model,
             messages=tuple(messages),
-            tools=self._tools.signatures(),
+            tools=tools,
             stream=settings.stream,
             params=params,
             decoding=settings.decoding,
+            json_steps=settings.tool_mode == "json" and bool(tools),
+            offer_tools=not self._repeated,
         )
+        self._json_steps = request.json_steps
         self._limits = Limits(
             text=settings.max_text_chars,
             arguments=settings.max_argument_chars,
@@ -577,6 +588,7 @@ class Machine:
             limits=self._limits,
             emit=self._events.append,
             on_arguments=self._arguments_grew,
+            json_steps=self._json_steps,
         )
         return self._accumulator
 
@@ -659,6 +671,10 @@ class Machine:
 
     def _run_tools(self, answer: ModelAnswer) -> None:
         self._results = {}
+        for call in answer.calls:
+            made = (call.name, json.dumps(call.parsed, sort_keys=True, default=repr))
+            self._repeated = self._repeated or made in self._made
+            self._made.add(made)
         self._events.extend(ToolCallDone(call=call) for call in answer.calls)
         feeds = self._feeds
         invocations: list[Invocation] = []

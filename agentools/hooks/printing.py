@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from typing import TextIO
@@ -139,7 +140,7 @@ class PrintHooks(Hooks):
                 self._end_line()
             return
         self._end_line()
-        self._print(f"-> {call.name}({call.arguments})")
+        self._print(f"-> {call.name}({_one_line(call)})")
 
     def on_tool_result(self, call: ToolCall, result: ToolResult) -> None:
         if self.show_tools:
@@ -149,6 +150,14 @@ class PrintHooks(Hooks):
     def on_refusal(self, text: str) -> None:
         self._end_line()
         self._print(f"[refused] {text}")
+
+
+def _one_line(call: ToolCall) -> str:
+    """The call's arguments on one line: as compact JSON when they parsed (a model may write
+    them over several lines), else as written."""
+    if call.arguments_error is None and "\n" in call.arguments:
+        return json.dumps(call.parsed, ensure_ascii=False)
+    return call.arguments
 
 
 def _fitted(name: str, arguments: str, width: int, *, closed: bool) -> str:
