@@ -132,7 +132,7 @@ def bare_async(base_url: str) -> AsyncRun:
 
 
 def _count(event: Any, counts: list[int]) -> None:
-    if event.type == "content.delta":
+    if event.type == "content.delta" and event.delta:
         counts[0] += 1
     elif event.type == "tool_calls.function.arguments.delta" and event.arguments_delta:
         counts[1] += 1

@@ -1,0 +1,69 @@
+"""The suite's two pictures: ratios to the bare SDK per workload, and time against stream length."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from .contenders import Contender
+from .rounds import Results
+
+
+def _pyplot():  # type: ignore[no-untyped-def]
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as pyplot
+
+    return pyplot
+
+
+def ratios(
+    results: Results,
+    contenders: Sequence[Contender],
+    workloads: Sequence[tuple[str, str]],
+    path: Path,
+) -> None:
+    """Grouped bars: for each workload, each contender's CPU and wall ratio to its baseline."""
+    pyplot = _pyplot()
+    figure, axes = pyplot.subplots(1, 2, figsize=(13, 5.5), sharey=True)
+    width = 0.8 / len(contenders)
+    for side, (axis, label) in enumerate(zip(axes, ("client CPU time", "wall time"))):
+        for number, contender in enumerate(contenders):
+            values = [results.ratios(name, contender.name, contender.baseline)[side]
+                      for name, _ in workloads]
+            positions = [index + (number - len(contenders) / 2 + 0.5) * width
+                         for index in range(len(workloads))]
+            axis.bar(positions, values, width, label=contender.name)
+        axis.axhline(1.0, color="black", linewidth=0.8)
+        axis.axhline(0.2, color="red", linewidth=0.8, linestyle="--")
+        axis.set_xticks(range(len(workloads)), [title for _, title in workloads])
+        axis.set_yscale("log")
+        axis.set_title(f"{label} / bare SDK loop (median of rounds; red: 0.2)")
+    axes[0].set_ylabel("ratio (log)")
+    axes[1].legend(fontsize=7, ncol=2)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    pyplot.close(figure)
+
+
+def lengths(
+    results: Results, contenders: Sequence[Contender], names: Sequence[tuple[int, str]], path: Path
+) -> None:
+    """Lines: median client CPU time of a text answer against its number of chunks."""
+    pyplot = _pyplot()
+    figure, axis = pyplot.subplots(figsize=(8, 5.5))
+    chunks = [count for count, _ in names]
+    for contender in contenders:
+        times = [results.median(name, contender.name).cpu * 1000 for _, name in names]
+        style = "-" if contender.mode == "blocking" else "--"
+        axis.plot(chunks, times, style, marker="o", label=contender.name)
+    axis.set_xscale("log")
+    axis.set_yscale("log")
+    axis.set_xlabel("chunks in the streamed text answer (4 characters each)")
+    axis.set_ylabel("client CPU time per conversation, ms (median)")
+    axis.set_title("time vs stream length (solid: blocking, dashed: asyncio)")
+    axis.legend(fontsize=7, ncol=2)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    pyplot.close(figure)
