@@ -47,9 +47,19 @@ class Sizes:
 
 
 QUICK = Sizes(
-    text=50, arguments=100, turns=3, rounds=1, lengths=(20, 80), length_rounds=1, tasks=20,
-    threads=5, tool_repeat=1, import_runs=1, memory_workload="arguments-100",
-    memory_of=("sdk", "agentools-run"), modules=("openai", "agentools"),
+    text=50,
+    arguments=100,
+    turns=3,
+    rounds=1,
+    lengths=(20, 80),
+    length_rounds=1,
+    tasks=20,
+    threads=5,
+    tool_repeat=1,
+    import_runs=1,
+    memory_workload="arguments-100",
+    memory_of=("sdk", "agentools-run"),
+    modules=("openai", "agentools"),
 )
 
 
@@ -65,7 +75,9 @@ def machine() -> str:
     cpu = "unknown CPU"
     try:
         with open("/proc/cpuinfo") as info:
-            cpu = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
+            cpu = next(
+                line.split(":", 1)[1].strip() for line in info if line.startswith("model name")
+            )
     except (OSError, StopIteration):
         pass
     versions = ", ".join(
@@ -82,17 +94,21 @@ def _rounds_table(
     title: str, name: str, results: Results, contenders: list[Contender], checked: int
 ) -> None:
     print(f"\n== {title} ({name}) ==")
-    print(f"{'contender':<28}{'checked':>8}{'text Δ':>8}{'args Δ':>8}{'CPU ms':>9}"
-          f"{'wall ms':>9}{'CPU/SDK':>9}{'wall/SDK':>9}")
+    print(
+        f"{'contender':<28}{'checked':>8}{'text Δ':>8}{'args Δ':>8}{'CPU ms':>9}"
+        f"{'wall ms':>9}{'CPU/SDK':>9}{'wall/SDK':>9}"
+    )
     from .workloads import workload
 
     script = workload(name)
     for contender in contenders:
         median = results.median(name, contender.name)
         cpu_ratio, wall_ratio = results.ratios(name, contender.name, contender.baseline)
-        print(f"{contender.name:<28}{f'{checked}/{checked}':>8}{script.text_deltas:>8}"
-              f"{script.argument_deltas:>8}{median.cpu * 1000:>9.1f}{median.wall * 1000:>9.1f}"
-              f"{cpu_ratio:>9.3f}{wall_ratio:>9.3f}")
+        print(
+            f"{contender.name:<28}{f'{checked}/{checked}':>8}{script.text_deltas:>8}"
+            f"{script.argument_deltas:>8}{median.cpu * 1000:>9.1f}{median.wall * 1000:>9.1f}"
+            f"{cpu_ratio:>9.3f}{wall_ratio:>9.3f}"
+        )
 
 
 def _targets(results: Results, contenders: list[Contender], names: list[str]) -> None:
@@ -111,8 +127,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one round (a test)")
     parser.add_argument("--only", action="append", choices=PARTS, help="run only this part")
     parser.add_argument("--rounds", type=int, help="rounds per workload (default 5; quick 1)")
-    parser.add_argument("--plots", type=Path, help="write the PNG plots here "
-                        "(default: benchmarks/ for a full run, none for --quick)")
+    parser.add_argument(
+        "--plots",
+        type=Path,
+        help="write the PNG plots here (default: benchmarks/ for a full run, none for --quick)",
+    )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else Sizes()
     if args.rounds:
@@ -126,14 +145,20 @@ def main(argv: list[str] | None = None) -> int:
     print("contenders: " + ", ".join(contender.name for contender in contenders))
     for reason in skipped:
         print(reason)
-    print("ratios: median over rounds of (time / the bare SDK loop's in the same round); "
-          "blocking contenders vs `sdk`, asyncio ones vs `sdk-async`")
+    print(
+        "ratios: median over rounds of (time / the bare SDK loop's in the same round); "
+        "blocking contenders vs `sdk`, asyncio ones vs `sdk-async`"
+    )
 
     results = Results()
     workloads = [
         ("text", text(sizes.text), f"(a) text: {4 * sizes.text:,} chars in {sizes.text:,} chunks"),
-        ("arguments", arguments(sizes.arguments),
-         f"(b) tool arguments: {4 * sizes.arguments:,} chars in {sizes.arguments:,} chunks, then text"),
+        (
+            "arguments",
+            arguments(sizes.arguments),
+            f"(b) tool arguments: {4 * sizes.arguments:,} chars "
+            f"in {sizes.arguments:,} chunks, then text",
+        ),
         ("turns", turns(sizes.turns), f"(c) {sizes.turns} turns x 2 parallel tools, then text"),
     ]
     measured: list[tuple[str, str]] = []
@@ -142,19 +167,30 @@ def main(argv: list[str] | None = None) -> int:
         for part, script, title in workloads:
             if part in parts:
                 runners.rounds(script, sizes.rounds, results)
-                _rounds_table(f"{title}, {sizes.rounds} rounds", script.name, results,
-                              contenders, sizes.rounds + 1)
+                _rounds_table(
+                    f"{title}, {sizes.rounds} rounds",
+                    script.name,
+                    results,
+                    contenders,
+                    sizes.rounds + 1,
+                )
                 measured.append((script.name, title.split(":")[0]))
         if "lengths" in parts:
             names = [(count, text(count).name) for count in sizes.lengths]
             print(f"\n== time vs stream length: text answers, {sizes.length_rounds} rounds ==")
-            print(f"{'contender':<28}" + "".join(f"{f'{count} ch. CPU ms':>16}" for count, _ in names))
+            print(
+                f"{'contender':<28}" + "".join(f"{f'{count} ch. CPU ms':>16}" for count, _ in names)
+            )
             for _, name in names:
                 runners.rounds(text(int(name.split("-")[1])), sizes.length_rounds, results)
             for contender in contenders:
-                print(f"{contender.name:<28}" + "".join(
-                    f"{results.median(name, contender.name).cpu * 1000:>16.1f}" for _, name in names
-                ))
+                print(
+                    f"{contender.name:<28}"
+                    + "".join(
+                        f"{results.median(name, contender.name).cpu * 1000:>16.1f}"
+                        for _, name in names
+                    )
+                )
             if plots:
                 from . import plots as pictures
 
@@ -175,10 +211,14 @@ def main(argv: list[str] | None = None) -> int:
                 if sizes.memory_of is not None and contender.name not in sizes.memory_of:
                     continue
                 figures = startup.peak_memory(contender.name, base_url, sizes.memory_workload)
-                print(f"{contender.name:<28}{figures['rss_mib']:>14.1f}"
-                      f"{figures['run_rss_mib']:>12.1f}{figures['traced_mib']:>17.2f}")
+                print(
+                    f"{contender.name:<28}{figures['rss_mib']:>14.1f}"
+                    f"{figures['run_rss_mib']:>12.1f}{figures['traced_mib']:>17.2f}"
+                )
     if "imports" in parts:
-        print(f"\n== import time: python -X importtime, cumulative, median of {sizes.import_runs} ==")
+        print(
+            f"\n== import time: python -X importtime, cumulative, median of {sizes.import_runs} =="
+        )
         for module, milliseconds in startup.import_times(sizes.modules, sizes.import_runs).items():
             print(f"import {module:<22}{milliseconds:>9.1f} ms")
     if measured:
@@ -196,21 +236,27 @@ def main(argv: list[str] | None = None) -> int:
 def _crowds(contenders: list[Contender], base_url: str, sizes: Sizes) -> None:
     script = text(50)
     crowds = [contender for contender in contenders if "+parsed" not in contender.name]
-    print(f"\n== {sizes.tasks} asyncio conversations at once, one client each contender, "
-          f"SDK default timeouts ({script.name}) ==")
+    print(
+        f"\n== {sizes.tasks} asyncio conversations at once, one client each contender, "
+        f"SDK default timeouts ({script.name}) =="
+    )
     print(f"{'contender':<28}{'answered':>12}{'wall s':>8}  errors")
     for contender in crowds:
         if contender.mode == "async":
             crowd = concurrency.tasks(contender, base_url, script, sizes.tasks)
-            print(f"{contender.name:<28}{f'{crowd.answered}/{crowd.started}':>12}"
-                  f"{crowd.wall:>8.2f}  {crowd.errors}")
+            print(
+                f"{contender.name:<28}{f'{crowd.answered}/{crowd.started}':>12}"
+                f"{crowd.wall:>8.2f}  {crowd.errors}"
+            )
     print(f"\n== {sizes.threads} threads at once, one client each contender ({script.name}) ==")
     print(f"{'contender':<28}{'answered':>12}{'wall s':>8}  errors")
     for contender in crowds:
         if contender.mode == "blocking":
             crowd = concurrency.threads(contender, base_url, script, sizes.threads)
-            print(f"{contender.name:<28}{f'{crowd.answered}/{crowd.started}':>12}"
-                  f"{crowd.wall:>8.2f}  {crowd.errors}")
+            print(
+                f"{contender.name:<28}{f'{crowd.answered}/{crowd.started}':>12}"
+                f"{crowd.wall:>8.2f}  {crowd.errors}"
+            )
 
 
 if __name__ == "__main__":

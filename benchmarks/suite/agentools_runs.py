@@ -150,13 +150,19 @@ def contenders() -> list[Contender]:
         for read_parsed in (False, True):
             parsed = "+parsed" if read_parsed else ""
             found.append(
-                Contender(f"agentools-run{suffix}{parsed}", "blocking",
-                          _blocking(read_parsed, decoding), _shared(True, decoding))
+                Contender(
+                    f"agentools-run{suffix}{parsed}",
+                    "blocking",
+                    _blocking(read_parsed, decoding),
+                    _shared(True, decoding),
+                )
             )
             found.append(
-                Contender(f"agentools-arun{suffix}{parsed}", "async",
-                          _asynchronous(read_parsed, decoding), _shared(False, decoding))
+                Contender(
+                    f"agentools-arun{suffix}{parsed}",
+                    "async",
+                    _asynchronous(read_parsed, decoding),
+                    _shared(False, decoding),
+                )
             )
     return found
-
-

@@ -88,6 +88,8 @@ def threads(contender: Contender, base_url: str, workload: Workload, count: int)
     return _tally(contender.name, workload, outcomes, wall)
 
 
-def parallel_tools(runners: Runners, contender: Contender, workload: Workload, repeat: int) -> float:
+def parallel_tools(
+    runners: Runners, contender: Contender, workload: Workload, repeat: int
+) -> float:
     """Median wall time of a conversation whose one turn calls several slow tools at once."""
     return statistics.median(runners.once(contender, workload).wall for _ in range(repeat))

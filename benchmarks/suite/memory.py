@@ -1,4 +1,6 @@
-"""One contender's memory for one conversation: ``python -m benchmarks.suite.memory NAME URL WORKLOAD``.
+"""One contender's memory for one conversation, in a process of its own.
+
+``python -m benchmarks.suite.memory NAME URL WORKLOAD``
 
 Prints one JSON line: ``rss_mib`` (peak resident size of the process, imports included),
 ``run_rss_mib`` (how much the peak grew during the first conversation) and ``traced_mib``
@@ -36,8 +38,12 @@ def main(name: str, base_url: str, workload_name: str) -> None:
     after = _peak_mib()
     tracemalloc.start()
     run = runners.runs[name]
-    outcome = run(script) if contender.mode == "blocking" else runners.loop.run_until_complete(
-        run(script)  # type: ignore[arg-type]
+    outcome = (
+        run(script)
+        if contender.mode == "blocking"
+        else runners.loop.run_until_complete(
+            run(script)  # type: ignore[arg-type]
+        )
     )
     traced = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()

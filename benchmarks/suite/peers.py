@@ -34,8 +34,7 @@ def openai_agents(base_url: str) -> AsyncRun:
     set_tracing_disabled(True)  # tracing would export each run to OpenAI's servers
     client = AsyncOpenAI(base_url=base_url, api_key="bench")
     functions = [
-        function_tool(function, name_override=name)
-        for name, function in tools.ASYNCHRONOUS.items()
+        function_tool(function, name_override=name) for name, function in tools.ASYNCHRONOUS.items()
     ]
     agents: dict[str, Any] = {}
 

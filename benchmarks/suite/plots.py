@@ -28,12 +28,16 @@ def ratios(
     pyplot = _pyplot()
     figure, axes = pyplot.subplots(1, 2, figsize=(13, 5.5), sharey=True)
     width = 0.8 / len(contenders)
-    for side, (axis, label) in enumerate(zip(axes, ("client CPU time", "wall time"))):
+    for side, (axis, label) in enumerate(zip(axes, ("client CPU time", "wall time"), strict=True)):
         for number, contender in enumerate(contenders):
-            values = [results.ratios(name, contender.name, contender.baseline)[side]
-                      for name, _ in workloads]
-            positions = [index + (number - len(contenders) / 2 + 0.5) * width
-                         for index in range(len(workloads))]
+            values = [
+                results.ratios(name, contender.name, contender.baseline)[side]
+                for name, _ in workloads
+            ]
+            positions = [
+                index + (number - len(contenders) / 2 + 0.5) * width
+                for index in range(len(workloads))
+            ]
             axis.bar(positions, values, width, label=contender.name)
         axis.axhline(1.0, color="black", linewidth=0.8)
         axis.axhline(0.2, color="red", linewidth=0.8, linestyle="--")

@@ -39,7 +39,7 @@ class Results:
     def ratios(self, workload: str, contender: str, baseline: str) -> tuple[float, float]:
         """Median over rounds of (CPU, wall) time divided by the baseline's of the same round."""
         runs = self.timings[workload]
-        pairs = list(zip(runs[contender], runs[baseline]))
+        pairs = list(zip(runs[contender], runs[baseline], strict=True))
         return (
             statistics.median(mine.cpu / theirs.cpu for mine, theirs in pairs),
             statistics.median(mine.wall / theirs.wall for mine, theirs in pairs),

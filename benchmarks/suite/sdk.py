@@ -98,7 +98,9 @@ def bare(base_url: str) -> BlockingRun:
             calls = _requested(message)
             results = pool.map(lambda call: tools.BLOCKING[call[1]](**call[2]), calls)
             messages.append(message)
-            messages += [_tool_message(call[0], result) for call, result in zip(calls, results)]
+            messages += [
+                _tool_message(call[0], result) for call, result in zip(calls, results, strict=True)
+            ]
 
     return run
 
@@ -126,7 +128,9 @@ def bare_async(base_url: str) -> AsyncRun:
                 *(tools.ASYNCHRONOUS[name](**arguments) for _, name, arguments in calls)
             )
             messages.append(message)
-            messages += [_tool_message(call[0], result) for call, result in zip(calls, results)]
+            messages += [
+                _tool_message(call[0], result) for call, result in zip(calls, results, strict=True)
+            ]
 
     return run
 
@@ -173,7 +177,9 @@ def helper(base_url: str) -> BlockingRun:
             calls = _requested(message)
             results = pool.map(lambda call: tools.BLOCKING[call[1]](**call[2]), calls)
             messages.append(message)
-            messages += [_tool_message(call[0], result) for call, result in zip(calls, results)]
+            messages += [
+                _tool_message(call[0], result) for call, result in zip(calls, results, strict=True)
+            ]
 
     return run
 
@@ -198,7 +204,9 @@ def helper_async(base_url: str) -> AsyncRun:
                 *(tools.ASYNCHRONOUS[name](**arguments) for _, name, arguments in calls)
             )
             messages.append(message)
-            messages += [_tool_message(call[0], result) for call, result in zip(calls, results)]
+            messages += [
+                _tool_message(call[0], result) for call, result in zip(calls, results, strict=True)
+            ]
 
     return run
 

@@ -88,9 +88,7 @@ def sse_bytes(turn: Turn) -> bytes:
 def text(chunks: int) -> Workload:
     """(a) A text answer of ``4 * chunks`` characters in 4-character chunks (2,000: 8,000 chars)."""
     body = (_SENTENCE * (4 * chunks // len(_SENTENCE) + 1))[: 4 * chunks]
-    return Workload(
-        name=f"text-{chunks}", responses=(Turn(text=body, chunking=Chunking(text=4)),)
-    )
+    return Workload(name=f"text-{chunks}", responses=(Turn(text=body, chunking=Chunking(text=4)),))
 
 
 def arguments(chunks: int) -> Workload:
@@ -115,8 +113,10 @@ def arguments(chunks: int) -> Workload:
         name=f"arguments-{chunks}",
         responses=(
             Turn(tool_calls=[attrs.evolve(call, id="call_0_0")], chunking=Chunking(arguments=4)),
-            Turn(text="I wrote notes.txt for you; it holds the module you asked for.",
-                 chunking=Chunking(text=4)),
+            Turn(
+                text="I wrote notes.txt for you; it holds the module you asked for.",
+                chunking=Chunking(text=4),
+            ),
         ),
     )
 
@@ -127,17 +127,20 @@ def turns(count: int, calls: int = 2) -> Workload:
         Turn(
             text=f"Looking up batch {turn}." if turn else None,
             tool_calls=[
-                ToolCallSpec(name="lookup", arguments={"key": f"key-{turn}-{call}"},
-                             id=f"call_{turn}_{call}")
+                ToolCallSpec(
+                    name="lookup", arguments={"key": f"key-{turn}-{call}"}, id=f"call_{turn}_{call}"
+                )
                 for call in range(calls)
             ],
             chunking=Chunking(text=4, arguments=4),
         )
         for turn in range(count)
     ]
-    answer = "All keys were found: " + ", ".join(
-        f"key-{turn}-{call}" for turn in range(count) for call in range(calls)
-    ) + "."
+    answer = (
+        "All keys were found: "
+        + ", ".join(f"key-{turn}-{call}" for turn in range(count) for call in range(calls))
+        + "."
+    )
     responses.append(Turn(text=answer, chunking=Chunking(text=4)))
     return Workload(name=f"turns-{count}", responses=tuple(responses))
 
