@@ -122,6 +122,10 @@ def _targets(results: Results, contenders: list[Contender], names: list[str]) ->
             print(f"  {name:<18}{contender.name:<28} CPU {cpu:.3f}  wall {wall:.3f}  {verdict}")
 
 
+def _took(part: str, started: float) -> None:
+    print(f"({part}: {time.perf_counter() - started:.0f} s)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.suite", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, one round (a test)")
@@ -138,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
         sizes = attrs.evolve(sizes, rounds=args.rounds, length_rounds=args.rounds)
     parts = set(args.only or PARTS)
     plots = args.plots if args.plots or args.quick else _BENCHMARKS
+    if plots:
+        plots.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
 
     contenders, skipped = all_contenders()
@@ -165,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     with Server() as base_url:
         runners = Runners(contenders, base_url)
         for part, script, title in workloads:
+            started_part = time.perf_counter()
             if part in parts:
                 runners.rounds(script, sizes.rounds, results)
                 _rounds_table(
@@ -174,15 +181,18 @@ def main(argv: list[str] | None = None) -> int:
                     contenders,
                     sizes.rounds + 1,
                 )
-                measured.append((script.name, title.split(":")[0]))
+                measured.append((script.name, f"({title[1]}) {part}"))
+                _took(part, started_part)
         if "lengths" in parts:
             names = [(count, text(count).name) for count in sizes.lengths]
             print(f"\n== time vs stream length: text answers, {sizes.length_rounds} rounds ==")
             print(
                 f"{'contender':<28}" + "".join(f"{f'{count} ch. CPU ms':>16}" for count, _ in names)
             )
-            for _, name in names:
-                runners.rounds(text(int(name.split("-")[1])), sizes.length_rounds, results)
+            started_part = time.perf_counter()
+            for count, name in names:
+                if name not in results.timings:  # (a) may have measured it already
+                    runners.rounds(text(count), sizes.length_rounds, results)
             for contender in contenders:
                 print(
                     f"{contender.name:<28}"
@@ -191,36 +201,44 @@ def main(argv: list[str] | None = None) -> int:
                         for _, name in names
                     )
                 )
+            _took("lengths", started_part)
             if plots:
                 from . import plots as pictures
 
                 pictures.lengths(results, contenders, names, plots / "suite_lengths.png")
         if "tools" in parts:
+            started_part = time.perf_counter()
             script = waits(8)
             print(f"\n== 8 parallel tools of 200 ms in one turn ({script.name}), wall ms ==")
             for contender in contenders:
                 wall = concurrency.parallel_tools(runners, contender, script, sizes.tool_repeat)
                 print(f"{contender.name:<28}{wall * 1000:>9.0f}")
+            _took("tools", started_part)
         runners.close()
         if "concurrency" in parts:
+            started_part = time.perf_counter()
             _crowds(contenders, base_url, sizes)
+            _took("concurrency", started_part)
         if "memory" in parts:
+            started_part = time.perf_counter()
             print(f"\n== memory: one conversation of {sizes.memory_workload}, a process each ==")
-            print(f"{'contender':<28}{'peak RSS MiB':>14}{'RSS growth':>12}{'traced peak MiB':>17}")
+            print(f"{'contender':<28}{'RSS MiB, warm':>15}{'traced peak MiB':>17}")
             for contender in contenders:
                 if sizes.memory_of is not None and contender.name not in sizes.memory_of:
                     continue
                 figures = startup.peak_memory(contender.name, base_url, sizes.memory_workload)
                 print(
-                    f"{contender.name:<28}{figures['rss_mib']:>14.1f}"
-                    f"{figures['run_rss_mib']:>12.1f}{figures['traced_mib']:>17.2f}"
+                    f"{contender.name:<28}{figures['rss_mib']:>15.1f}{figures['traced_mib']:>17.2f}"
                 )
+            _took("memory", started_part)
     if "imports" in parts:
+        started_part = time.perf_counter()
         print(
             f"\n== import time: python -X importtime, cumulative, median of {sizes.import_runs} =="
         )
         for module, milliseconds in startup.import_times(sizes.modules, sizes.import_runs).items():
             print(f"import {module:<22}{milliseconds:>9.1f} ms")
+        _took("imports", started_part)
     if measured:
         _targets(results, contenders, [name for name, _ in measured[:2]])
         if plots:

@@ -22,10 +22,13 @@ from .workloads import PROMPT, Workload
 
 def decodings() -> list[str | None]:
     """The ``decoding`` values the installed agentools offers (``[None]`` if it has none)."""
-    field = attrs.fields_dict(Settings).get("decoding")
-    if field is None:
+    if "decoding" not in attrs.fields_dict(Settings):
         return [None]
-    values = [value for value in typing.get_args(field.type) if isinstance(value, str)]
+    try:  # the field's Literal, once its string annotation is resolved
+        hint = typing.get_type_hints(Settings)["decoding"]
+    except Exception:
+        hint = None
+    values = [value for value in typing.get_args(hint) if isinstance(value, str)]
     return values or ["raw", "sdk"]
 
 

@@ -2,9 +2,9 @@
 
 ``python -m benchmarks.suite.memory NAME URL WORKLOAD``
 
-Prints one JSON line: ``rss_mib`` (peak resident size of the process, imports included),
-``run_rss_mib`` (how much the peak grew during the first conversation) and ``traced_mib``
-(tracemalloc's peak over a second conversation).
+After one small conversation of the same kind (which loads what a first run loads), prints one
+JSON line: ``rss_mib``, the resident size then (imports, clients, agents), and ``traced_mib``,
+tracemalloc's peak over the measured conversation: what the conversation itself holds at most.
 """
 
 from __future__ import annotations
@@ -18,14 +18,12 @@ from .rounds import Runners
 from .workloads import workload
 
 
-def _peak_mib() -> float:
-    # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across exec, so a child started by a big
-    # parent would report the parent's peak.
+def _rss_mib() -> float:
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmHWM:"):
+            if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc/self/status")
+    raise RuntimeError("no VmRSS in /proc/self/status")
 
 
 def main(name: str, base_url: str, workload_name: str) -> None:
@@ -33,23 +31,20 @@ def main(name: str, base_url: str, workload_name: str) -> None:
     (contender,) = [candidate for candidate in contenders if candidate.name == name]
     script = workload(workload_name)
     runners = Runners([contender], base_url)
-    before = _peak_mib()
-    runners.once(contender, script)
-    after = _peak_mib()
-    tracemalloc.start()
+    kind = workload_name.rpartition("-")[0]
+    runners.once(contender, workload(f"{kind}-10"))  # what a first run loads, loaded
+    warm = _rss_mib()
     run = runners.runs[name]
-    outcome = (
-        run(script)
-        if contender.mode == "blocking"
-        else runners.loop.run_until_complete(
-            run(script)  # type: ignore[arg-type]
-        )
-    )
+    tracemalloc.start()
+    if contender.mode == "blocking":
+        outcome = run(script)
+    else:
+        outcome = runners.loop.run_until_complete(run(script))  # type: ignore[arg-type]
     traced = tracemalloc.get_traced_memory()[1] / 2**20
     tracemalloc.stop()
     check(name, script, outcome)  # type: ignore[arg-type]
     runners.close()
-    print(json.dumps({"rss_mib": after, "run_rss_mib": after - before, "traced_mib": traced}))
+    print(json.dumps({"rss_mib": warm, "traced_mib": traced}))
 
 
 if __name__ == "__main__":

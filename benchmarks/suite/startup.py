@@ -2,9 +2,9 @@
 
 Import time: ``python -X importtime -c "import <module>"``, the module's cumulative figure, runs of
 the modules taken in turn, medians. Peak memory: one process per contender
-(``python -m benchmarks.suite.memory``) runs one conversation of a workload, and says its peak
-resident size, how much of it came during the run, and tracemalloc's peak over a second run
-(the allocations of a conversation itself, imports and warm-up excluded).
+(``python -m benchmarks.suite.memory``), warmed up by a small conversation, says its resident
+size then and tracemalloc's peak over one conversation of the workload (what the conversation
+itself holds at most, imports and warm-up excluded).
 """
 
 from __future__ import annotations
