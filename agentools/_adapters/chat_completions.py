@@ -22,7 +22,7 @@ import contextlib
 import inspect
 import json
 import socket
-import ssl
+import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -34,7 +34,6 @@ from .._errors import StreamError, UnknownSettingError
 from ..calls import PartialToolCall
 from ..events import Event
 from ..history import History
-from . import json_steps, step_reading
 from .base import Accumulator, Decoding, Failure, Limits, ModelRequest
 from .chat_accumulate import ChunkAccumulator, CompletionReader
 from .sse import SSEDecoder
@@ -86,6 +85,8 @@ class ChatCompletions:
             "messages": History(request.messages).to_openai(),
         }
         if request.json_steps and request.tools:
+            from . import json_steps  # constrained tool calling only: not every program's cost
+
             offer = request.offer_tools
             for name in _NATIVE_TOOL_PARAMS:
                 wire.pop(name, None)
@@ -110,6 +111,8 @@ class ChatCompletions:
         json_steps: bool = False,
     ) -> Accumulator:
         if json_steps:
+            from . import step_reading
+
             if stream:
                 return step_reading.StepAccumulator(limits, emit, on_arguments)
             return step_reading.StepCompletionReader(limits)
@@ -181,8 +184,14 @@ class ChatCompletions:
                 yield _AsyncRawStream(response.http_response)
 
 
-_BROKEN = (httpx2.RequestError, ssl.SSLError, anyio.EndOfStream)
-"""What the SDK's stream takes for a broken connection (``APIConnectionError``) when it reads."""
+def _broken(error: BaseException) -> bool:
+    """Does the SDK's stream take ``error`` for a broken connection (``APIConnectionError``)
+    when it reads? (``ssl`` is looked for, not imported: an SSL error comes only from a
+    connection that imported it, and importing it costs ``import agentools`` 3 ms.)"""
+    if isinstance(error, (httpx2.RequestError, anyio.EndOfStream)):
+        return True
+    ssl = sys.modules.get("ssl")
+    return ssl is not None and isinstance(error, ssl.SSLError)
 
 
 def _connection_error(error: Exception, request: httpx2.Request) -> openai.APIConnectionError:
@@ -206,8 +215,10 @@ class _RawStream:
                 yield from decoder.feed(data)
                 if decoder.done:
                     break
-        except _BROKEN as error:
-            raise _connection_error(error, http.request) from error
+        except Exception as error:
+            if _broken(error):
+                raise _connection_error(error, http.request) from error
+            raise
         decoder.end()
 
 
@@ -236,8 +247,10 @@ class _AsyncRawStream:
             except StopAsyncIteration:
                 decoder.end()
                 raise
-            except _BROKEN as error:
-                raise _connection_error(error, self.http_response.request) from error
+            except Exception as error:
+                if _broken(error):
+                    raise _connection_error(error, self.http_response.request) from error
+                raise
             ready.extend(decoder.feed(data))
             ready.reverse()
         return ready.pop()
@@ -246,8 +259,11 @@ class _AsyncRawStream:
         """Read what follows ``[DONE]`` (the body's end, normally), for a little while: the
         connection goes back to the pool only once its response was read to the end (as the
         SDK's async stream does)."""
-        with contextlib.suppress(asyncio.TimeoutError, *_BROKEN):
+        try:
             await asyncio.wait_for(self._read_rest(), _DRAIN_SECONDS)
+        except Exception as error:
+            if not (isinstance(error, asyncio.TimeoutError) or _broken(error)):
+                raise
 
     async def _read_rest(self) -> None:
         async for _ in self._reads:

@@ -1,7 +1,8 @@
 """Hooks: the callbacks a response calls (``Hooks``), and ready-made ones.
 
-``TracingHooks`` (OpenTelemetry spans) is imported on first use: it needs the optional
-``opentelemetry-api`` (``pip install 'agentools[otel]'``), which importing agentools never does.
+The ready-made ones are imported on first use: ``TracingHooks`` (OpenTelemetry spans) needs the
+optional ``opentelemetry-api`` (``pip install 'agentools[otel]'``), which importing agentools
+never does, and ``PrintHooks`` and ``RecordingHooks`` are not every program's.
 """
 
 import importlib
@@ -9,14 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 from .base import HOOK_NAMES, Hooks
 from .fanout import FanOutHooks
-from .printing import PrintHooks
-from .recording import RecordingHooks
 
 if TYPE_CHECKING:
     from .otel import TracingHooks
+    from .printing import PrintHooks
+    from .recording import RecordingHooks
 
-_LAZY = {"TracingHooks": ".otel"}
-"""Names imported on first use, from modules that need an optional extra."""
+_LAZY = {"TracingHooks": ".otel", "PrintHooks": ".printing", "RecordingHooks": ".recording"}
+"""Names imported on first use."""
 
 
 def __getattr__(name: str) -> Any:
