@@ -31,7 +31,15 @@ def test_the_quick_suite_runs_and_checks_every_conversation() -> None:
     expected = {"text-50": (50, 0), "arguments-100": (16, 100), "turns-3": (29, 30)}
     for workload, (text_deltas, argument_deltas) in expected.items():
         table = out.split(f"({workload}) ==")[1].split("\n\n")[0]
-        for contender in ("sdk", "sdk-async", "sdk-helper", "agentools-run", "agentools-arun"):
+        for contender in (
+            "sdk",
+            "sdk-async",
+            "sdk-helper",
+            "agentools-run[raw]",
+            "agentools-arun[raw]",
+            "agentools-run[sdk]",
+            "agentools-arun[sdk]",
+        ):
             row = re.search(
                 rf"^{re.escape(contender)}\s+(\d+)/(\d+)\s+(\d+)\s+(\d+)\s", table, re.M
             )
@@ -39,8 +47,8 @@ def test_the_quick_suite_runs_and_checks_every_conversation() -> None:
             checked, runs, text_seen, arguments_seen = map(int, row.groups())
             assert checked == runs == 2
             assert (text_seen, arguments_seen) == (text_deltas, argument_deltas)
-    assert re.search(r"^agentools-arun\s+20/20\s", out, re.M), out
-    assert re.search(r"^agentools-run\s+5/5\s", out, re.M), out
+    assert re.search(r"^agentools-arun\[raw\]\s+20/20\s", out, re.M), out
+    assert re.search(r"^agentools-run\[raw\]\s+5/5\s", out, re.M), out
     assert "import agentools" in out
     assert "suite finished in" in out
     for peer, module in (("openai-agents", "agents"), ("pydantic-ai", "pydantic_ai")):

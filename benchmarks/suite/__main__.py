@@ -17,7 +17,8 @@ from pathlib import Path
 import attrs
 
 from . import concurrency, startup
-from .contenders import Contender, all_contenders
+from .contenders import Contender
+from .roster import all_contenders
 from .rounds import Results, Runners
 from .server import Server
 from .workloads import arguments, text, turns, waits

@@ -1,4 +1,4 @@
-"""What a contender is, what one run of it must give, and the list of them.
+"""What a contender is, and what one run of it must give (``roster`` lists them).
 
 A contender is made once per suite run from the server's base URL (its clients and agents are
 built then, outside the timing) and gives a function that runs one conversation of a workload
@@ -63,17 +63,3 @@ class Contender:
     def baseline(self) -> str:
         """The contender whose time this one's is divided by."""
         return "sdk" if self.mode == "blocking" else "sdk-async"
-
-
-def all_contenders() -> tuple[list[Contender], list[str]]:
-    """Every contender that can run here, and a reason for each one that cannot."""
-    from . import agentools_runs, peers, sdk
-
-    contenders = [*sdk.contenders(), *agentools_runs.contenders()]
-    skipped: list[str] = []
-    for contender_or_reason in peers.contenders():
-        if isinstance(contender_or_reason, str):
-            skipped.append(contender_or_reason)
-        else:
-            contenders.append(contender_or_reason)
-    return contenders, skipped

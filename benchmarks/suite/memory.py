@@ -13,7 +13,8 @@ import json
 import sys
 import tracemalloc
 
-from .contenders import all_contenders, check
+from .contenders import check
+from .roster import all_contenders
 from .rounds import Runners
 from .workloads import workload
 
