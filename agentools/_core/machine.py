@@ -198,7 +198,8 @@ class Machine:
         self._empty_answers = 0
         self._json_steps = False
         self._made: set[tuple[str, str]] = set()
-        """The calls made in this run, as (name, arguments as canonical JSON)."""
+        """The calls made in this run under constrained tool calling, as (name, arguments as
+        canonical JSON)."""
         self._repeated = False
         """A call was made again with the same arguments: with constrained tool calling, the
         next steps may only answer (small models under a grammar repeat a call forever)."""
@@ -671,10 +672,11 @@ class Machine:
 
     def _run_tools(self, answer: ModelAnswer) -> None:
         self._results = {}
-        for call in answer.calls:
-            made = (call.name, json.dumps(call.parsed, sort_keys=True, default=repr))
-            self._repeated = self._repeated or made in self._made
-            self._made.add(made)
+        if self._json_steps:
+            for call in answer.calls:
+                made = (call.name, json.dumps(call.parsed, sort_keys=True, default=repr))
+                self._repeated = self._repeated or made in self._made
+                self._made.add(made)
         self._events.extend(ToolCallDone(call=call) for call in answer.calls)
         feeds = self._feeds
         invocations: list[Invocation] = []
