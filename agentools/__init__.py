@@ -6,8 +6,7 @@ The loop is an I/O-free state machine (``agentools._core``) driven by a blocking
 streams, or iterate ``Assistant.response_events()``.
 """
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ._converter import HistoryError
 from ._core import CONTINUE_PROMPT, CUT_CALL_MESSAGE, EMPTY_ANSWER_PROMPT
@@ -31,6 +30,7 @@ from ._errors import (
     UnknownSettingError,
     UnknownToolError,
 )
+from ._lazy import lazy_names
 from ._schema import ArgumentsError, SchemaError
 from .assistant import Assistant, ToolContext
 from .calls import PartialToolCall, ToolCall, ToolResult
@@ -62,17 +62,7 @@ _LAZY = {
 """Names imported on first use: checking a stored history is not part of every program's start."""
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'agentools' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = lazy_names(globals(), _LAZY)
 
 
 __all__ = [

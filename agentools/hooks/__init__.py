@@ -5,9 +5,9 @@ optional ``opentelemetry-api`` (``pip install 'agentools[otel]'``), which import
 never does, and ``PrintHooks`` and ``RecordingHooks`` are not every program's.
 """
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .._lazy import lazy_names
 from .base import HOOK_NAMES, Hooks
 from .fanout import FanOutHooks
 
@@ -20,17 +20,7 @@ _LAZY = {"TracingHooks": ".otel", "PrintHooks": ".printing", "RecordingHooks": "
 """Names imported on first use."""
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'agentools.hooks' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = lazy_names(globals(), _LAZY)
 
 
 __all__ = ["HOOK_NAMES", "FanOutHooks", "Hooks", "PrintHooks", "RecordingHooks", "TracingHooks"]
