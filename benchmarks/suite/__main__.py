@@ -252,6 +252,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _print_crowd(contender: Contender, crowd: concurrency.Crowd) -> None:
+    print(
+        f"{contender.name:<28}{f'{crowd.answered}/{crowd.started}':>12}"
+        f"{crowd.wall:>8.2f}  {crowd.errors}"
+    )
+
+
 def _crowds(contenders: list[Contender], base_url: str, sizes: Sizes) -> None:
     script = text(50)
     crowds = [contender for contender in contenders if "+parsed" not in contender.name]
@@ -263,19 +270,13 @@ def _crowds(contenders: list[Contender], base_url: str, sizes: Sizes) -> None:
     for contender in crowds:
         if contender.mode == "async":
             crowd = concurrency.tasks(contender, base_url, script, sizes.tasks)
-            print(
-                f"{contender.name:<28}{f'{crowd.answered}/{crowd.started}':>12}"
-                f"{crowd.wall:>8.2f}  {crowd.errors}"
-            )
+            _print_crowd(contender, crowd)
     print(f"\n== {sizes.threads} threads at once, one client each contender ({script.name}) ==")
     print(f"{'contender':<28}{'answered':>12}{'wall s':>8}  errors")
     for contender in crowds:
         if contender.mode == "blocking":
             crowd = concurrency.threads(contender, base_url, script, sizes.threads)
-            print(
-                f"{contender.name:<28}{f'{crowd.answered}/{crowd.started}':>12}"
-                f"{crowd.wall:>8.2f}  {crowd.errors}"
-            )
+            _print_crowd(contender, crowd)
 
 
 if __name__ == "__main__":

@@ -97,10 +97,7 @@ def bare(base_url: str) -> BlockingRun:
             message = turn.message()
             calls = _requested(message)
             results = pool.map(lambda call: tools.BLOCKING[call[1]](**call[2]), calls)
-            messages.append(message)
-            messages += [
-                _tool_message(call[0], result) for call, result in zip(calls, results, strict=True)
-            ]
+            _answered(messages, message, calls, results)
 
     return run
 
@@ -127,12 +124,19 @@ def bare_async(base_url: str) -> AsyncRun:
             results = await asyncio.gather(
                 *(tools.ASYNCHRONOUS[name](**arguments) for _, name, arguments in calls)
             )
-            messages.append(message)
-            messages += [
-                _tool_message(call[0], result) for call, result in zip(calls, results, strict=True)
-            ]
+            _answered(messages, message, calls, results)
 
     return run
+
+
+def _answered(
+    messages: list[dict[str, Any]], message: dict[str, Any], calls: Any, results: Any
+) -> None:
+    """The assistant's message and its tools' answers, added to the conversation."""
+    messages.append(message)
+    messages += [
+        _tool_message(call[0], result) for call, result in zip(calls, results, strict=True)
+    ]
 
 
 def _count(event: Any, counts: list[int]) -> None:
@@ -176,10 +180,7 @@ def helper(base_url: str) -> BlockingRun:
                 return Outcome(counts[0], counts[1], message["content"] or "")
             calls = _requested(message)
             results = pool.map(lambda call: tools.BLOCKING[call[1]](**call[2]), calls)
-            messages.append(message)
-            messages += [
-                _tool_message(call[0], result) for call, result in zip(calls, results, strict=True)
-            ]
+            _answered(messages, message, calls, results)
 
     return run
 
@@ -203,10 +204,7 @@ def helper_async(base_url: str) -> AsyncRun:
             results = await asyncio.gather(
                 *(tools.ASYNCHRONOUS[name](**arguments) for _, name, arguments in calls)
             )
-            messages.append(message)
-            messages += [
-                _tool_message(call[0], result) for call, result in zip(calls, results, strict=True)
-            ]
+            _answered(messages, message, calls, results)
 
     return run
 
