@@ -33,12 +33,15 @@ MAX_NAME = 64
 """The longest function name the API takes: a longer one can never be right."""
 _NOT_NAME = re.compile(r"[^a-zA-Z0-9_-]")
 
-_DELTA_FIELDS = frozenset({"audio", "content", "function_call", "refusal", "role", "tool_calls"})
+_DELTA_FIELDS = frozenset(
+    {"audio", "content", "function_call", "name", "refusal", "role", "tool_calls"}
+)
 _CALL_DELTA_FIELDS = frozenset({"function", "id", "index", "type"})
 _MESSAGE_FIELDS = _DELTA_FIELDS | {"annotations"}
 _CALL_FIELDS = frozenset({"function", "id", "type"})
 """The fields of a delta, a tool-call delta, a message and a tool call that the SDK's types
-declare (``ChoiceDelta``, ...); any other is the server's own, as the SDK's ``model_extra``."""
+declare (``ChoiceDelta``, ...), and an assistant message's ``name``; any other is the server's
+own, as the SDK's ``model_extra`` (``AssistantMessage.extra``)."""
 
 
 def _own(fields: dict[str, Any], known: frozenset[str]) -> dict[str, Any]:
@@ -198,7 +201,7 @@ def _answer(
         content=encodable(content) if content else None,
         refusal=encodable(refusal) if refusal else None,
         tool_calls=tuple(_record(call, call_extra) for call, call_extra in calls),
-        extra=_kept({key: value for key, value in extra.items() if key not in _MESSAGE_KEYS}),
+        extra=_kept(extra),
     )
     return ModelAnswer(
         message=message,
@@ -206,11 +209,6 @@ def _answer(
         finish_reason=finish_reason,
         usage=usage,
     )
-
-
-_MESSAGE_KEYS = frozenset({"role", "content", "refusal", "tool_calls", "function_call", "name"})
-"""The fields of an assistant message (or delta) agentools reads; any other is the server's own
-(``AssistantMessage.extra``)."""
 
 
 class ChunkAccumulator:
