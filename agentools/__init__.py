@@ -20,19 +20,26 @@ from ._errors import (
     MaxTurnsExceeded,
     MisuseError,
     ModelProtocolError,
+    OutputError,
+    OutputRefused,
+    OutputValidationError,
     ResponseTooLarge,
     RunCancelled,
+    RunPaused,
     SettingsError,
     StreamError,
     ToolDefinitionError,
+    ToolDenied,
     ToolErrorsExceeded,
     ToolTimeoutError,
     UnknownSettingError,
     UnknownToolError,
+    UsageLimitExceeded,
 )
 from ._lazy import lazy_names
 from ._schema import ArgumentsError, SchemaError
-from .assistant import Assistant, ToolContext
+from .approval import PAUSE, Allow, Approval, Deny, PendingApprovals
+from .assistant import Assistant, RunResult, ToolContext
 from .calls import PartialToolCall, ToolCall, ToolResult
 from .cancel import CancelToken
 from .content import Audio, Image, Prompt
@@ -48,6 +55,8 @@ from .messages import (
     ToolMessage,
     UserMessage,
 )
+from .model_call import ModelCallRequest, StopRun
+from .output import PartialOutput
 from .settings import Settings
 from .streaming import ArgumentSnapshot, ArgumentStream, ArgumentStreamClosed
 from .tools import FunctionTool, Toolkit, ToolRegistry, function_tool
@@ -66,6 +75,21 @@ __getattr__, __dir__ = lazy_names(globals(), _LAZY)
 
 
 __all__ = [
+    "PAUSE",
+    "Allow",
+    "Approval",
+    "Deny",
+    "ModelCallRequest",
+    "OutputError",
+    "OutputRefused",
+    "OutputValidationError",
+    "PartialOutput",
+    "PendingApprovals",
+    "RunPaused",
+    "RunResult",
+    "StopRun",
+    "ToolDenied",
+    "UsageLimitExceeded",
     "CONTINUE_PROMPT",
     "CUT_CALL_MESSAGE",
     "EMPTY_ANSWER_PROMPT",

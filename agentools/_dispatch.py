@@ -27,10 +27,11 @@ HookCalls = dict[type[Event], Callable[[Event], Any]]
 what it returned (an awaitable, for an ``async def`` hook)."""
 
 
-def hook_calls(hooks: Hooks, *, blocking: bool) -> HookCalls:
+def hook_calls(hooks: Hooks, *, blocking: bool, deps: Any = None) -> HookCalls:
     """The hooks worth calling, checked before the run begins: each must take its event's
     fields, a method named ``on_...`` must be a hook (a misspelt hook would never be called),
-    and with ``blocking=True`` none may be ``async def``."""
+    and with ``blocking=True`` none may be ``async def``. A hook that also has a parameter
+    named ``deps`` is given the run's ``deps`` (``run(deps=...)``) by keyword."""
     if not isinstance(hooks, Hooks):
         raise HookError(f"hooks must be an agentools.Hooks, not {type(hooks).__name__}")
     owner = type(hooks).__name__
@@ -47,15 +48,18 @@ def hook_calls(hooks: Hooks, *, blocking: bool) -> HookCalls:
         if getattr(method, "__func__", None) is getattr(Hooks, event_type.hook):
             continue
         fields = [field.name for field in attrs.fields(event_type)]
-        _check_arguments(method, fields, f"{owner}.{event_type.hook}")
+        wants_deps = _check_arguments(method, fields, f"{owner}.{event_type.hook}")
         if blocking and inspect.iscoroutinefunction(method):
             raise AsyncHookError(
                 f"{owner}.{event_type.hook} is async def; the blocking run() cannot await it "
                 "(use arun(), or make it a plain def)"
             )
+        if wants_deps:
+            method = functools.partial(method, deps=deps)
         calls[event_type] = _caller(method, fields)
     if isinstance(hooks, FanOutHooks):
-        return _fanned_out([calls, *(hook_calls(hook, blocking=blocking) for hook in hooks.hooks)])
+        members = (hook_calls(hook, blocking=blocking, deps=deps) for hook in hooks.hooks)
+        return _fanned_out([calls, *members])
     return calls
 
 
@@ -123,17 +127,28 @@ async def _awaited(
     return answer
 
 
-def _check_arguments(method: Callable[..., Any], fields: list[str], name: str) -> None:
+def _check_arguments(method: Callable[..., Any], fields: list[str], name: str) -> bool:
+    """Refuse a hook that cannot take its event's fields; say whether it takes ``deps`` too."""
     try:
         signature = inspect.signature(method)
     except (TypeError, ValueError):
-        return  # a callable whose signature cannot be read: it will tell when called
+        return False  # a callable whose signature cannot be read: it will tell when called
+    deps = signature.parameters.get("deps")
+    wants_deps = (
+        deps is not None
+        and "deps" not in fields
+        and deps.kind in (deps.KEYWORD_ONLY, deps.POSITIONAL_OR_KEYWORD)
+    )
     try:
-        signature.bind(*fields)
+        if wants_deps:
+            signature.bind(*fields, deps=None)
+        else:
+            signature.bind(*fields)
     except TypeError:
         raise HookError(
             f"{name}{signature} cannot be called with the hook's arguments ({', '.join(fields)})"
         ) from None
+    return wants_deps
 
 
 def _caller(method: Callable[..., Any], fields: list[str]) -> Callable[[Event], Any]:

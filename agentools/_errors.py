@@ -171,3 +171,77 @@ class MalformedArgumentsError(AgentoolsError, ValueError):
 
 class ToolTimeoutError(AgentoolsError, TimeoutError):
     """A tool ran past its ``timeout``."""
+
+
+class OutputError(AgentoolsError):
+    """The run could not give the typed output ``run(output=...)`` asked for."""
+
+
+class OutputValidationError(OutputError, ValueError):
+    """The model's output did not fit the output type, ``output_retries`` times after the first.
+
+    ``raw`` is the last output as the model wrote it (the JSON text, or the output tool's
+    arguments), ``error`` why it did not fit (written for the model: each problem with its
+    path), ``attempts`` how many outputs were read. The history keeps every attempt, each with
+    the message that asked for the next one, and the last one: it is a conversation the API
+    accepts, and the next run can go on from it.
+    """
+
+    def __init__(self, raw: str, error: str, attempts: int) -> None:
+        self.raw, self.error, self.attempts = raw, error, attempts
+        super().__init__(
+            f"the model's output did not fit the output type after {attempts} attempts: {error}"
+        )
+
+    def __reduce__(self) -> tuple[type[OutputValidationError], tuple[str, str, int]]:
+        return type(self), (self.raw, self.error, self.attempts)
+
+
+class OutputRefused(OutputError):
+    """The model refused to write the output (``message.refusal``, which the structured-output
+    API sends instead of JSON); ``refusal`` is its text. The refusal is kept in the history."""
+
+    def __init__(self, refusal: str) -> None:
+        self.refusal = refusal
+        super().__init__(f"the model refused to write the output: {refusal}")
+
+    def __reduce__(self) -> tuple[type[OutputRefused], tuple[str]]:
+        return type(self), (self.refusal,)
+
+
+class UsageLimitExceeded(AgentoolsError):
+    """The next model call would go past ``limit`` (``"max_total_tokens"`` or
+    ``"max_request_tokens"``), so it was not made: ``value`` is the limit, ``needed`` the tokens
+    the call was estimated to take it to. Raised before the call, with the history as it was
+    (every tool call answered). The estimate starts from the usage the server reported for the
+    run's last call, so the first call of a run is checked against an estimate of its prompt
+    (``agentools.trimming.estimate_tokens``) only."""
+
+    def __init__(self, limit: str, value: int, needed: int) -> None:
+        self.limit, self.value, self.needed = limit, value, needed
+        super().__init__(
+            f"{limit}={value} would be exceeded by the next model call (about {needed} tokens)"
+        )
+
+    def __reduce__(self) -> tuple[type[UsageLimitExceeded], tuple[str, int, int]]:
+        return type(self), (self.limit, self.value, self.needed)
+
+
+class RunPaused(AgentoolsError):
+    """The run's result when a tool call waits for an approval that is not given yet
+    (``on_approval`` returned ``"pause"``): nothing of that model message was run, and the
+    history is as it was before it (a valid conversation, the prompt in it).
+
+    ``pending`` (``agentools.PendingApprovals``) holds the message and its calls; it is JSON
+    like the history (``pending.to_json()``). Resume with ``assistant.run(approvals={call_id:
+    True, ...})`` (the assistant keeps ``pending``; after a restart pass ``pending=`` too)."""
+
+    def __init__(self, pending: Any) -> None:
+        self.pending = pending
+        names = ", ".join(f"{call.name} ({call.id})" for call in pending.waiting_calls)
+        super().__init__(f"the run waits for approval of {names}")
+
+
+class ToolDenied(AgentoolsError):
+    """A tool call was not approved: the ``ToolResult.error`` of a denied call, whose content is
+    the message the model reads. Denials do not count as tool failures (``max_tool_errors``)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import inspect
 import threading
 import weakref
@@ -22,7 +23,7 @@ from collections.abc import (
     Iterator,
     Mapping,
 )
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 import attrs
 from openai import AsyncOpenAI, OpenAI
@@ -30,39 +31,63 @@ from openai import AsyncOpenAI, OpenAI
 from ._adapters import ChatCompletions, ModelAPI
 from ._core import Machine
 from ._dispatch import HookCalls, hook_calls
-from ._errors import MisuseError
+from ._errors import MisuseError, RunPaused
 from ._runners.aio import AsyncRunner
 from ._runners.blocking import BlockingRunner
 from ._schema import ContextParameter
+from ._schema.output import OutputSchema
+from .approval import Approval, PendingApprovals
 from .calls import ToolCall
 from .cancel import CancelToken
 from .content import Prompt
-from .events import AsyncEventStream, Event, EventStream, ResponseEnd, ResponseFailed
+from .events import AsyncEventStream, Event, EventStream, OutputDone, ResponseEnd, ResponseFailed
 from .history import History
 from .hooks.base import Hooks
+from .messages import TokenUsage
+from .output import OUTPUT_TOOL_NAME
 from .settings import Settings
 from .tools import FunctionTool, Toolkit, ToolRegistry
 
-__all__ = ["Assistant", "ToolContext"]
+__all__ = ["Assistant", "RunResult", "ToolContext"]
+
+T = TypeVar("T")
+Deps = TypeVar("Deps")
 
 
 @attrs.frozen(kw_only=True)
-class ToolContext(ContextParameter):
-    """What a tool receives when it annotates a parameter with ``ToolContext``.
+class ToolContext(ContextParameter, Generic[Deps]):
+    """What a tool receives when it annotates a parameter with ``ToolContext`` (or
+    ``ToolContext[MyDeps]``, for a type checker to know ``deps``).
 
     ``call`` is the call being answered (``call.id`` is its tool-call id), ``assistant`` the
     assistant running it and ``history`` that assistant's history as committed so far (without the
     assistant message that holds this call: it is committed with the answers to all its calls).
-    The parameter is never part of the schema the model sees.
+    ``deps`` is what the run was given (``run(prompt, deps=...)``; ``None`` if nothing): a
+    database session, the user's id, a client, for this run only. The parameter is never part
+    of the schema the model sees.
     """
 
     call: ToolCall
     assistant: Assistant
     history: History
+    deps: Deps
 
     @property
     def call_id(self) -> str:
         return self.call.id
+
+
+@attrs.frozen(kw_only=True)
+class RunResult:
+    """What the last run of an assistant gave (``assistant.last_result``): its answer's ``text``,
+    its typed ``output`` (``run(output=...)``), the ``usage`` of its model calls (also when it
+    failed: the tokens were spent), and ``error``, what it raised, if it did (``RunPaused`` when
+    it waits for approvals)."""
+
+    text: str = ""
+    output: Any = None
+    usage: TokenUsage = attrs.field(factory=TokenUsage)
+    error: BaseException | None = None
 
 
 def _failed(calls: HookCalls, error: BaseException) -> Awaitable[Any] | None:
@@ -121,6 +146,14 @@ class Assistant:
         ] = weakref.WeakKeyDictionary()
         self._running = threading.Lock()
         self._cancel: CancelToken | None = None
+        self.usage = TokenUsage()
+        """The tokens of every model call this assistant made, over all its runs."""
+        self.last_result: RunResult | None = None
+        """The last run's result: its usage, its output, how it ended."""
+        self.pending: PendingApprovals | None = None
+        """The calls a paused run waits to have approved (``RunPaused``), until a run resumes
+        it (``run(approvals=...)``) or a new prompt leaves it behind; set it to go on with a
+        paused run after a restart (``PendingApprovals.from_json``)."""
 
     def configure(self, **options: Any) -> None:
         """Change settings or API parameters (``assistant.configure(temperature=0.2,
@@ -196,25 +229,84 @@ class Assistant:
 
     # -- blocking ----------------------------------------------------------------------------
 
+    @overload
     def run(
-        self, prompt: Prompt, *, hooks: Hooks | None = None, cancel: CancelToken | None = None
-    ) -> str:
+        self,
+        prompt: Prompt | None = None,
+        *,
+        output: type[T],
+        deps: Any = None,
+        approvals: Mapping[str, Approval] | None = None,
+        hooks: Hooks | None = None,
+        cancel: CancelToken | None = None,
+    ) -> T: ...
+    @overload
+    def run(
+        self,
+        prompt: Prompt | None = None,
+        *,
+        output: None = None,
+        deps: Any = None,
+        approvals: Mapping[str, Approval] | None = None,
+        hooks: Hooks | None = None,
+        cancel: CancelToken | None = None,
+    ) -> str: ...
+    @overload
+    def run(
+        self,
+        prompt: Prompt | None = None,
+        *,
+        output: object,
+        deps: Any = None,
+        approvals: Mapping[str, Approval] | None = None,
+        hooks: Hooks | None = None,
+        cancel: CancelToken | None = None,
+    ) -> Any: ...
+    def run(
+        self,
+        prompt: Prompt | None = None,
+        *,
+        output: Any = None,
+        deps: Any = None,
+        approvals: Mapping[str, Approval] | None = None,
+        hooks: Hooks | None = None,
+        cancel: CancelToken | None = None,
+    ) -> Any:
         """Answer ``prompt`` (calling tools as the model asks) and return the answer's text (a
         refusal's text, if the model refused). The prompt is a string, or a list of strings,
         ``Image`` and ``Audio`` objects and content-part dicts (see ``agentools.content``).
 
+        ``output`` (a type: an attrs class, a dataclass, ``list[Song]``, ...) asks for a typed
+        answer and returns it (``agentools.output``). ``deps`` reaches tools
+        (``ToolContext.deps``), ``before_model_call`` (``request.deps``) and any hook with a
+        ``deps`` parameter, for this run only. ``approvals`` (by call id, without a prompt) goes
+        on with a run that paused for them (``RunPaused``; ``agentools.approval``).
+
         Blocking; needs no event loop and never touches one, so it also works in a thread whose
         loop is running (Jupyter) and in Django sync views. ``cancel`` stops it from any thread.
         """
-        text = ""
-        with self.response_events(prompt, hooks=hooks, cancel=cancel) as events:
+        text, value = "", None
+        events = self.response_events(
+            prompt, output=output, deps=deps, approvals=approvals, hooks=hooks, cancel=cancel
+        )
+        with events:
             for event in events:
-                if type(event) is ResponseEnd:
-                    text = event.text
-        return text
+                kind = type(event)
+                if kind is ResponseEnd:
+                    text = event.text  # type: ignore[union-attr]
+                elif kind is OutputDone:
+                    value = event.output  # type: ignore[union-attr]
+        return text if output is None else value
 
     def response_events(
-        self, prompt: Prompt, *, hooks: Hooks | None = None, cancel: CancelToken | None = None
+        self,
+        prompt: Prompt | None = None,
+        *,
+        output: Any = None,
+        deps: Any = None,
+        approvals: Mapping[str, Approval] | None = None,
+        hooks: Hooks | None = None,
+        cancel: CancelToken | None = None,
     ) -> EventStream:
         """The blocking run as the events it causes (see ``agentools.events``), for ``match``.
 
@@ -222,12 +314,11 @@ class Assistant:
         assistant.response_events(...) as events:`` (or ``events.close()``): that closes the
         model's stream and waits for running tools.
         """
-        return EventStream(self._blocking(prompt, hooks, cancel))
+        run = _Run(prompt, output, deps, approvals, hooks, cancel)
+        return EventStream(self._blocking(run))
 
-    def _blocking(
-        self, prompt: Prompt, hooks: Hooks | None, cancel: CancelToken | None
-    ) -> Generator[Event, None, None]:
-        with self._run(prompt, hooks, cancel, blocking=True) as (machine, calls, token):
+    def _blocking(self, run: _Run) -> Generator[Event, None, None]:
+        with self._run(run, blocking=True) as (machine, calls, token):
             try:
                 yield from BlockingRunner(machine, self.client, calls, token).events()
             except BaseException as error:
@@ -236,32 +327,84 @@ class Assistant:
 
     # -- asyncio -----------------------------------------------------------------------------
 
+    @overload
     async def arun(
-        self, prompt: Prompt, *, hooks: Hooks | None = None, cancel: CancelToken | None = None
-    ) -> str:
+        self,
+        prompt: Prompt | None = None,
+        *,
+        output: type[T],
+        deps: Any = None,
+        approvals: Mapping[str, Approval] | None = None,
+        hooks: Hooks | None = None,
+        cancel: CancelToken | None = None,
+    ) -> T: ...
+    @overload
+    async def arun(
+        self,
+        prompt: Prompt | None = None,
+        *,
+        output: None = None,
+        deps: Any = None,
+        approvals: Mapping[str, Approval] | None = None,
+        hooks: Hooks | None = None,
+        cancel: CancelToken | None = None,
+    ) -> str: ...
+    @overload
+    async def arun(
+        self,
+        prompt: Prompt | None = None,
+        *,
+        output: object,
+        deps: Any = None,
+        approvals: Mapping[str, Approval] | None = None,
+        hooks: Hooks | None = None,
+        cancel: CancelToken | None = None,
+    ) -> Any: ...
+    async def arun(
+        self,
+        prompt: Prompt | None = None,
+        *,
+        output: Any = None,
+        deps: Any = None,
+        approvals: Mapping[str, Approval] | None = None,
+        hooks: Hooks | None = None,
+        cancel: CancelToken | None = None,
+    ) -> Any:
         """``run`` for asyncio, with ``AsyncOpenAI``; hooks may be ``async def``.
 
         Cancelling the task raises ``CancelledError`` as usual; cancelling through ``cancel`` (or
         ``Assistant.cancel()``, from any thread) raises ``RunCancelled``.
         """
-        text = ""
-        async with self.aresponse_events(prompt, hooks=hooks, cancel=cancel) as events:
+        text, value = "", None
+        events = self.aresponse_events(
+            prompt, output=output, deps=deps, approvals=approvals, hooks=hooks, cancel=cancel
+        )
+        async with events:
             async for event in events:
-                if type(event) is ResponseEnd:
-                    text = event.text
-        return text
+                kind = type(event)
+                if kind is ResponseEnd:
+                    text = event.text  # type: ignore[union-attr]
+                elif kind is OutputDone:
+                    value = event.output  # type: ignore[union-attr]
+        return text if output is None else value
 
     def aresponse_events(
-        self, prompt: Prompt, *, hooks: Hooks | None = None, cancel: CancelToken | None = None
+        self,
+        prompt: Prompt | None = None,
+        *,
+        output: Any = None,
+        deps: Any = None,
+        approvals: Mapping[str, Approval] | None = None,
+        hooks: Hooks | None = None,
+        cancel: CancelToken | None = None,
     ) -> AsyncEventStream:
         """The asyncio run as the events it causes; leave early with ``async with
         assistant.aresponse_events(...) as events:`` (or ``await events.aclose()``)."""
-        return AsyncEventStream(self._asynchronous(prompt, hooks, cancel))
+        run = _Run(prompt, output, deps, approvals, hooks, cancel)
+        return AsyncEventStream(self._asynchronous(run))
 
-    async def _asynchronous(
-        self, prompt: Prompt, hooks: Hooks | None, cancel: CancelToken | None
-    ) -> AsyncGenerator[Event, None]:
-        with self._run(prompt, hooks, cancel, blocking=False) as (machine, calls, token):
+    async def _asynchronous(self, run: _Run) -> AsyncGenerator[Event, None]:
+        with self._run(run, blocking=False) as (machine, calls, token):
             runner = AsyncRunner(machine, self.async_client, calls, token)
             try:
                 async with contextlib.aclosing(runner.events()) as events:
@@ -277,35 +420,113 @@ class Assistant:
 
     @contextlib.contextmanager
     def _run(
-        self, prompt: Prompt, hooks: Hooks | None, cancel: CancelToken | None, *, blocking: bool
+        self, run: _Run, *, blocking: bool
     ) -> Iterator[tuple[Machine, HookCalls, CancelToken]]:
-        """One run: its hooks, its machine (started: the prompt is in the history) and its
-        token; one at a time, as runs share the history."""
-        calls = hook_calls(self.hooks if hooks is None else hooks, blocking=blocking)
+        """One run: its hooks, its machine (started: the prompt is in the history; or resumed)
+        and its token; one at a time, as runs share the history. Its result and usage are kept
+        however it ends."""
+        calls = hook_calls(
+            self.hooks if run.hooks is None else run.hooks, blocking=blocking, deps=run.deps
+        )
+        output = self._output_schema(run.output)
         if not self._running.acquire(blocking=False):
             raise MisuseError(
                 "this assistant is already running a response: wait for it to end. (Events "
                 "left before their end hold the run until they are closed: events.close() or "
                 "await events.aclose(), or iterate them in a `with` / `async with` block.)"
             )
-        token = self._cancel = CancelToken() if cancel is None else cancel
+        token = self._cancel = CancelToken() if run.cancel is None else run.cancel
+        machine: Machine | None = None
+        error: BaseException | None = None
+        resumed, length = (self.pending if run.approvals is not None else None), len(self.history)
         try:
             machine = Machine(
                 lambda: self.settings,
                 self.history,
                 api=self.api,
                 tools=self.tools,
-                tool_context=self._tool_context,
+                tool_context=functools.partial(self._tool_context, deps=run.deps),
                 cancel=token,
+                output=output,
+                deps=run.deps,
             )
-            machine.start(prompt)
+            self._begin(machine, run)
             yield machine, calls, token
+        except BaseException as caught:
+            error = caught
+            if isinstance(caught, RunPaused):
+                self.pending = caught.pending
+            elif resumed is not None and len(self.history) == length:
+                # The resumed calls did not run (cancelled, a bad decision): they still wait.
+                self.pending = resumed
+            raise
         finally:
+            if machine is not None:
+                self.usage += machine.spent
+                self.last_result = RunResult(
+                    text=machine.text, output=machine.output, usage=machine.spent, error=error
+                )
             self._cancel = None
             self._running.release()
 
-    def _tool_context(self, call: ToolCall) -> ToolContext:
-        return ToolContext(call=call, assistant=self, history=self.history)
+    def _begin(self, machine: Machine, run: _Run) -> None:
+        """Start the run: with its prompt, or, given ``approvals``, from the paused one."""
+        if run.approvals is None:
+            if run.prompt is None:
+                raise MisuseError("run() needs a prompt (or approvals=, to resume a paused run)")
+            machine.start(run.prompt)
+            self.pending = None  # a new prompt leaves a paused message behind
+            return
+        if run.prompt is not None:
+            raise MisuseError("give a prompt or approvals=, not both")
+        if self.pending is None:
+            raise MisuseError(
+                "approvals= resumes a paused run, and none is pending (after a restart, set "
+                "assistant.pending = PendingApprovals.from_json(...))"
+            )
+        machine.resume(self.pending, run.approvals)
+        self.pending = None
+
+    def _output_schema(self, output: Any) -> OutputSchema | None:
+        """The schema of ``run(output=...)``'s type, checked against the settings."""
+        if output is None:
+            return None
+        settings = self.settings
+        if settings.tool_mode == "json":
+            raise MisuseError("output= is not supported with tool_mode='json' yet")
+        if "response_format" in settings.params and settings.output_mode == "json_schema":
+            raise MisuseError("output= sets response_format itself: leave it out of the params")
+        if settings.output_mode == "tool" and OUTPUT_TOOL_NAME in self.tools:
+            raise MisuseError(f"a tool is named {OUTPUT_TOOL_NAME!r}, the output tool's name")
+        return _output_schema(output)
+
+    def _tool_context(self, call: ToolCall, *, deps: Any = None) -> ToolContext[Any]:
+        return ToolContext(call=call, assistant=self, history=self.history, deps=deps)
 
     def __repr__(self) -> str:
         return f"<Assistant model={self.settings.model!r} tools={self.tools.shown()}>"
+
+
+@attrs.frozen
+class _Run:
+    """What one call of ``run`` / ``arun`` / ``response_events`` was given."""
+
+    prompt: Prompt | None
+    output: Any
+    deps: Any
+    approvals: Mapping[str, Approval] | None
+    hooks: Hooks | None
+    cancel: CancelToken | None
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_schema(output: Any) -> OutputSchema:
+    return OutputSchema.of(output)
+
+
+def _output_schema(output: Any) -> OutputSchema:
+    """An output type's schema, built once per type (a type that cannot be hashed: each time)."""
+    try:
+        return _cached_schema(output)
+    except TypeError:
+        return OutputSchema.of(output)

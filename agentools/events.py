@@ -18,20 +18,28 @@ snapshot)``), so both runners and the generator style dispatch through one table
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Generator
-from typing import ClassVar, get_args
+from typing import TYPE_CHECKING, Any, ClassVar, get_args
 
 import attrs
 
 from .calls import PartialToolCall, ToolCall, ToolResult
 from .messages import AssistantMessage, ContentPart, TokenUsage
 
+if TYPE_CHECKING:
+    from .model_call import ModelCallRequest
+    from .output import PartialOutput
+
 __all__ = [
+    "ApprovalRequest",
     "AsyncEventStream",
+    "BeforeModelCall",
     "ContentFiltered",
     "Event",
     "EventStream",
     "MaxTokens",
     "ModelCallDone",
+    "OutputDelta",
+    "OutputDone",
     "ModelCallStart",
     "PreviewFailed",
     "ReasoningDelta",
@@ -68,6 +76,15 @@ class ModelCallStart:
     turn: int
     model: str
     attempt: int
+
+
+@attrs.frozen(kw_only=True)
+class BeforeModelCall:
+    """A model call is about to be built from ``request``, which the hook may change (or end the
+    run with ``StopRun``): see ``Hooks.before_model_call``. Comes before ``ModelCallStart``."""
+
+    hook: ClassVar[str] = "before_model_call"
+    request: ModelCallRequest
 
 
 @attrs.frozen(kw_only=True)
@@ -151,6 +168,31 @@ class ToolResultDone:
 
 
 @attrs.frozen(kw_only=True)
+class ApprovalRequest:
+    """``call`` is to run a tool that needs approval: ``Hooks.on_approval`` decides (see
+    ``agentools.approval``). Comes after the message's ``ToolCallDone`` events."""
+
+    hook: ClassVar[str] = "on_approval"
+    call: ToolCall
+
+
+@attrs.frozen(kw_only=True)
+class OutputDelta:
+    """The typed output grew while it streams (``run(output=...)``); see ``PartialOutput``."""
+
+    hook: ClassVar[str] = "on_partial_output"
+    partial: PartialOutput
+
+
+@attrs.frozen(kw_only=True)
+class OutputDone:
+    """The typed output, whole and of its type: what ``run(output=...)`` returns."""
+
+    hook: ClassVar[str] = "on_output"
+    output: Any
+
+
+@attrs.frozen(kw_only=True)
 class PreviewFailed:
     """A tool's preview raised; the stream and the tool call go on."""
 
@@ -217,6 +259,7 @@ class ResponseFailed:
 
 Event = (
     ResponseStart
+    | BeforeModelCall
     | ModelCallStart
     | ModelCallDone
     | ReasoningDelta
@@ -227,6 +270,9 @@ Event = (
     | ToolCallDelta
     | ToolCallDone
     | ToolResultDone
+    | ApprovalRequest
+    | OutputDelta
+    | OutputDone
     | PreviewFailed
     | MaxTokens
     | ContentFiltered

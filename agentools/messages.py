@@ -130,15 +130,23 @@ Message = SystemMessage | DeveloperMessage | UserMessage | AssistantMessage | To
 
 @attrs.frozen(kw_only=True)
 class TokenUsage:
-    """Token counts, summed over the model calls they describe."""
+    """Token counts, summed over the model calls they describe.
+
+    ``cached_tokens`` (of the prompt tokens, those the server read from its prompt cache) and
+    ``reasoning_tokens`` (of the completion tokens, those spent reasoning) are 0 where the server
+    does not report them (``prompt_tokens_details`` / ``completion_tokens_details``)."""
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
+    cached_tokens: int = 0
+    reasoning_tokens: int = 0
 
     def __add__(self, other: TokenUsage) -> TokenUsage:
         return TokenUsage(
             prompt_tokens=self.prompt_tokens + other.prompt_tokens,
             completion_tokens=self.completion_tokens + other.completion_tokens,
             total_tokens=self.total_tokens + other.total_tokens,
+            cached_tokens=self.cached_tokens + other.cached_tokens,
+            reasoning_tokens=self.reasoning_tokens + other.reasoning_tokens,
         )

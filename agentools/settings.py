@@ -17,6 +17,7 @@ import attrs
 
 from ._adapters.base import Decoding
 from ._errors import SettingsError
+from .output import OutputMode
 
 __all__ = ["ErrorDetail", "Settings", "ToolMode"]
 
@@ -70,6 +71,21 @@ def _decoding(_: Any, attribute: attrs.Attribute[Decoding], value: Any) -> None:
 def _tool_mode(_: Any, attribute: attrs.Attribute[ToolMode], value: Any) -> None:
     if value not in get_args(ToolMode):
         raise SettingsError(f"tool_mode must be 'native' or 'json', not {value!r}")
+
+
+def _output_mode(_: Any, attribute: attrs.Attribute[str], value: Any) -> None:
+    if value not in ("json_schema", "tool"):
+        raise SettingsError(f"output_mode must be 'json_schema' or 'tool', not {value!r}")
+
+
+def _optional_at_least(least: int) -> Callable[[Any, attrs.Attribute[int | None], Any], None]:
+    check = _at_least(least)
+
+    def optional(instance: Any, attribute: attrs.Attribute[int | None], value: Any) -> None:
+        if value is not None:
+            check(instance, attribute, value)  # type: ignore[arg-type]
+
+    return optional
 
 
 def _frozen(params: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -138,6 +154,18 @@ class Settings:
     reasoning, no answer). Past them, or with 0, the empty answer is the run's answer (``""``).
     Either way the empty message is kept in the history, with its reasoning, so the history goes
     on alternating as the API wants."""
+    output_mode: OutputMode = attrs.field(default="json_schema", validator=_output_mode)
+    """How ``run(output=...)`` asks for its typed output: ``"json_schema"``, a strict
+    ``response_format``, or ``"tool"``, a forced output tool (``agentools.output``)."""
+    output_retries: int = attrs.field(default=2, validator=_at_least(0))
+    """How many times an output that does not fit its type is sent back with its problems and
+    asked for again, before ``OutputValidationError``."""
+    max_total_tokens: int | None = attrs.field(default=None, validator=_optional_at_least(1))
+    """Cap on one run's tokens (prompt and completion, all its model calls): the call that would
+    go past it is not made (``UsageLimitExceeded``). Checked against the usage the server
+    reports and an estimate of what was added since, so approximate (see the error)."""
+    max_request_tokens: int | None = attrs.field(default=None, validator=_optional_at_least(1))
+    """Cap on one model call's prompt tokens, checked the same way before each call."""
     params: Mapping[str, Any] = attrs.field(
         factory=dict, converter=_frozen, repr=lambda params: repr(dict(params))
     )

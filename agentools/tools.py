@@ -28,6 +28,7 @@ from ._schema import (
     record_fields,
     signature_of,
 )
+from .calls import ToolCall
 from .settings import ErrorDetail
 from .streaming import ArgumentStream
 
@@ -146,6 +147,7 @@ class FunctionTool(Generic[P, R]):
         timeout: float | None = None,
         raise_errors: bool = False,
         error_detail: ErrorDetail | None = None,
+        needs_approval: bool | Callable[[ToolCall], bool] = False,
         signature: Signature | None = None,
     ) -> None:
         if error_detail is not None and error_detail not in get_args(ErrorDetail):
@@ -169,8 +171,19 @@ class FunctionTool(Generic[P, R]):
         self.timeout = timeout
         self.raise_errors = raise_errors
         self.error_detail = error_detail
+        if not (isinstance(needs_approval, bool) or callable(needs_approval)):
+            raise ToolDefinitionError(
+                "needs_approval must be True, False or a function of the call, not "
+                f"{needs_approval!r}"
+            )
+        self.needs_approval = needs_approval
         self.preview_function: Callable[..., Any] | None = None
         self._attribute: str | None = None
+
+    def asks_approval(self, call: ToolCall) -> bool:
+        """Must ``call`` wait for ``Hooks.on_approval`` before it runs?"""
+        needs = self.needs_approval
+        return needs if isinstance(needs, bool) else bool(needs(call))
 
     @property
     def streams_arguments(self) -> bool:
@@ -244,6 +257,7 @@ def function_tool(
     timeout: float | None = None,
     raise_errors: bool = False,
     error_detail: ErrorDetail | None = None,
+    needs_approval: bool | Callable[[ToolCall], bool] = False,
 ) -> Callable[[Callable[P, R]], FunctionTool[P, R]]: ...
 def function_tool(
     function: Callable[P, R] | None = None,
@@ -255,10 +269,14 @@ def function_tool(
     timeout: float | None = None,
     raise_errors: bool = False,
     error_detail: ErrorDetail | None = None,
+    needs_approval: bool | Callable[[ToolCall], bool] = False,
 ) -> FunctionTool[P, R] | Callable[[Callable[P, R]], FunctionTool[P, R]]:
     """Make a function (sync or ``async def``, or a method of a ``Toolkit``) a tool:
     ``@function_tool`` or ``@function_tool(name=..., description=..., strict=..., timeout=...,
-    raise_errors=..., error_detail=...)``.
+    raise_errors=..., error_detail=..., needs_approval=...)``.
+
+    ``needs_approval`` (``True``, or a function of the ``ToolCall`` saying whether this call
+    needs it) makes each call wait for ``Hooks.on_approval`` (see ``agentools.approval``).
 
     A type the JSON schema cannot describe raises ``SchemaError`` here, naming the parameter.
     """
@@ -272,6 +290,7 @@ def function_tool(
             timeout=timeout,
             raise_errors=raise_errors,
             error_detail=error_detail,
+            needs_approval=needs_approval,
         )
 
     return decorate if function is None else decorate(function)

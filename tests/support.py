@@ -21,7 +21,8 @@ import openai
 
 from agentools import Assistant, CancelToken, History, Hooks, Settings, ToolRegistry, function_tool
 from agentools._adapters import ChatCompletions
-from agentools._core import NEED_INPUT, Machine
+from agentools._core import NEED_INPUT, Decide, Machine
+from agentools.events import BeforeModelCall
 from agentools.testing import (
     FakeOpenAIServer,
     Responder,
@@ -47,14 +48,19 @@ class Runner:
     def run(
         self,
         assistant: Assistant,
-        prompt: str,
+        prompt: str | None,
         *,
         hooks: Hooks | None = None,
         cancel: CancelToken | None = None,
-    ) -> str:
+        **options: Any,
+    ) -> Any:
+        """``run`` or ``arun``; ``options`` are their other keywords (``output``, ``deps``,
+        ``approvals``)."""
         if self.loop is None:
-            return assistant.run(prompt, hooks=hooks, cancel=cancel)
-        return self.loop.run_until_complete(assistant.arun(prompt, hooks=hooks, cancel=cancel))
+            return assistant.run(prompt, hooks=hooks, cancel=cancel, **options)
+        return self.loop.run_until_complete(
+            assistant.arun(prompt, hooks=hooks, cancel=cancel, **options)
+        )
 
     def await_(self, coroutine: Coroutine[Any, Any, T]) -> T:
         assert self.loop is not None
@@ -189,6 +195,12 @@ def raising() -> str:
     return "r"
 
 
+@function_tool(needs_approval=True)
+def ask() -> str:
+    """A tool whose calls wait for approval."""
+    return "asked"
+
+
 def new_machine(
     *,
     stream: bool = True,
@@ -196,13 +208,13 @@ def new_machine(
     random: Callable[[], float] = lambda: 0.5,
     **settings: Any,
 ) -> Machine:
-    """A machine with tools ``f``, ``g`` and ``raising``, on the Chat Completions adapter (and a
-    jitter that is always the middle of its range)."""
+    """A machine with tools ``f``, ``g``, ``raising`` and ``ask`` (which needs approval), on the
+    Chat Completions adapter (and a jitter that is always the middle of its range)."""
     return Machine(
         Settings(model="m", stream=stream, **settings),
         History(),
         api=ChatCompletions(),
-        tools=ToolRegistry([f, g, raising]),
+        tools=ToolRegistry([f, g, raising, ask]),
         cancel=cancel,
         random=random,
     )
@@ -218,10 +230,16 @@ def completion_of(turn: Turn) -> dict[str, Any]:
     return dict(json.loads(json.dumps(render_completion(turn))))
 
 
-def drain(machine: Machine) -> list[Any]:
-    """The steps until the machine needs input (an exception it raises propagates)."""
+def drain(machine: Machine, *, requests: bool = False) -> list[Any]:
+    """The steps until the machine needs input (an exception it raises propagates). Each
+    ``before_model_call`` decision is answered ``None``, as a runner does for hooks that leave it
+    alone, and left out of the steps unless ``requests``."""
     steps = []
     while (step := machine.next_step()) is not NEED_INPUT:
+        if isinstance(step, Decide) and isinstance(step.event, BeforeModelCall):
+            machine.decide(None)
+            if not requests:
+                continue
         steps.append(step)
     return steps
 

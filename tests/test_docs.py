@@ -148,7 +148,7 @@ def test_the_readme_table_has_every_hook_with_its_signature_and_event() -> None:
     from agentools.hooks import HOOK_NAMES
 
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    rows = re.findall(r"^\| `(on_\w+)\(([^)]*)\)` \| `(\w+)` \|", text, re.M)
+    rows = re.findall(r"^\| `((?:on|before)_\w+)\(([^)]*)\)` \| `(\w+)` \|", text, re.M)
     by_hook = {event.hook: event for event in EVENT_TYPES}
     assert sorted(hook for hook, _, _ in rows) == sorted(HOOK_NAMES)
     for hook, parameters, event_name in rows:

@@ -42,14 +42,21 @@ from agentools import (
     MaxTokensExceeded,
     MaxTurnsExceeded,
     ModelProtocolError,
+    OutputRefused,
+    OutputValidationError,
     ResponseTooLarge,
     RunCancelled,
+    RunPaused,
     StreamError,
+    UsageLimitExceeded,
     function_tool,
     validate_history,
 )
 from agentools._core import CONTINUE_PROMPT, CUT_CALL_MESSAGE
+from agentools._schema.output import OutputProblem, OutputSchema
+from agentools.approval import DENIED_MESSAGE
 from agentools.hooks import RecordingHooks
+from agentools.output import OUTPUT_RETRY_PROMPT
 from agentools.streaming import ArgumentSnapshot
 from agentools.testing import (
     Chunking,
@@ -63,6 +70,7 @@ from agentools.testing import (
     StallAfter,
     ToolCallSpec,
     Turn,
+    Usage,
 )
 
 from .support import Bot, Runner, threads_left
@@ -95,6 +103,26 @@ HIDDEN = "Error: the tool failed."
 """What the model is told of a tool's exception with ``tool_error_detail="none"``."""
 
 
+@attrs.frozen
+class Value:
+    """The typed output the output rows ask for."""
+
+    value: int
+
+
+NOT_JSON = "The value is 1."
+"""An output the model writes as prose: it does not fit ``Value``."""
+
+
+def asked_again(output: str) -> dict[str, Any]:
+    """The user message that sends ``output``'s problems back to the model."""
+    try:
+        OutputSchema.of(Value).read(output)
+    except OutputProblem as problem:
+        return user(OUTPUT_RETRY_PROMPT.format(problems=problem))
+    raise AssertionError(f"{output!r} fits")
+
+
 class Boom(Exception):
     """A hook's own exception."""
 
@@ -109,10 +137,11 @@ def attempt(
     *,
     hooks: Hooks | None = None,
     cancel: CancelToken | None = None,
-) -> str | BaseException:
-    """The text the run returned, or what it raised (``KeyboardInterrupt`` included)."""
+    **options: Any,
+) -> Any:
+    """What the run returned, or what it raised (``KeyboardInterrupt`` included)."""
     try:
-        return runner.run(assistant, prompt, hooks=hooks, cancel=cancel)
+        return runner.run(assistant, prompt, hooks=hooks, cancel=cancel, **options)
     except BaseException as error:
         return error
 
@@ -186,9 +215,7 @@ def aftermath(
     assert_nothing_left(runner, server)
 
 
-def check_outcome(
-    outcome: str | BaseException, raises: type[BaseException] | None, returns: str | None
-) -> None:
+def check_outcome(outcome: Any, raises: type[BaseException] | None, returns: object | None) -> None:
     if raises is None:
         if isinstance(outcome, BaseException):
             raise AssertionError(f"expected {returns!r}, the run raised {outcome!r}") from outcome
@@ -200,11 +227,11 @@ def check_outcome(
 # -- the tool the rows call ------------------------------------------------------------------
 
 
-def lookup_tool(ran: list[str]) -> Any:
+def lookup_tool(ran: list[str], *, needs_approval: bool = False) -> Any:
     """``lookup(key)``, recording each key it ran for; it has a preview, so that a run that stops
     while the arguments stream has a consumer to close."""
 
-    @function_tool
+    @function_tool(needs_approval=needs_approval)
     def lookup(key: str) -> str:
         """Look a key up."""
         ran.append(key)
@@ -252,15 +279,21 @@ def told(key: str, content: str) -> tuple[dict[str, Any], ...]:
 
 
 class Recorder(RecordingHooks):
-    """Records every hook call; ``on_max_tokens`` returns ``decision``."""
+    """Records every hook call; ``on_max_tokens`` returns ``decision``, ``on_approval``
+    ``approval``."""
 
-    def __init__(self, decision: str | None = None) -> None:
+    def __init__(self, decision: str | None = None, approval: object = None) -> None:
         super().__init__()
         self.decision = decision
+        self.approval = approval
 
     def on_max_tokens(self, message: Any) -> Any:
         self.calls.append(("on_max_tokens", (message,)))
         return self.decision
+
+    def on_approval(self, call: Any) -> Any:
+        self.calls.append(("on_approval", (call,)))
+        return self.approval
 
 
 # -- the matrix: faults of the model call and of the model's answer ---------------------------
@@ -284,6 +317,11 @@ class Case:
     """Client keywords (``timeout``, ``max_retries``)."""
     decision: str | None = None
     """What ``on_max_tokens`` returns."""
+    approval: object = None
+    """What ``on_approval`` returns, for ``lookup`` made with ``needs_approval`` (``needs``)."""
+    needs: bool = False
+    output: Any = None
+    """The type ``run(output=...)`` asks for."""
     hooks: Mapping[str, int] = attrs.field(factory=dict)
     """Hook -> how many times it is called (``on_response_end`` is always checked)."""
     requests: int = 1
@@ -700,6 +738,68 @@ CASES = [
         requests=2,
         last_sent={"role": "tool", "tool_call_id": f"call_{MISSING}", "content": HIDDEN},
     ),
+    # -- typed output, approvals, token limits: the run's own ends
+    Case(
+        id="output-retries-exhausted",
+        turns=(Turn(text=NOT_JSON), Turn(text='{"value": "1"}'), Turn(text="{}")),
+        output=Value,
+        raises=OutputValidationError,
+        kept=(
+            said(NOT_JSON),
+            asked_again(NOT_JSON),
+            said('{"value": "1"}'),
+            asked_again('{"value": "1"}'),
+            said("{}"),
+        ),
+        hooks={"on_output": 0, "on_text": 3},
+        requests=3,
+        last_sent=asked_again('{"value": "1"}'),
+    ),
+    Case(
+        id="output-fits-the-second-time",
+        turns=(Turn(text=NOT_JSON), Turn(text='{"value": 1}')),
+        output=Value,
+        returns=Value(1),
+        kept=(said(NOT_JSON), asked_again(NOT_JSON), said('{"value": 1}')),
+        hooks={"on_output": 1},
+        requests=2,
+    ),
+    Case(
+        id="output-refused",
+        turns=(Turn(refusal="I can't help with that."),),
+        output=Value,
+        raises=OutputRefused,
+        kept=({"role": "assistant", "refusal": "I can't help with that."},),
+        hooks={"on_output": 0, "on_refusal": 1},
+    ),
+    Case(
+        id="approval-pending",
+        turns=(tool_turn("a"),),
+        needs=True,
+        approval="pause",
+        raises=RunPaused,
+        hooks={"on_tool_call": 1, "on_approval": 1, "on_tool_result": 0},
+    ),
+    Case(
+        id="approval-denied",
+        turns=(tool_turn("a"), Turn(text=ANSWER)),
+        needs=True,
+        approval=False,
+        returns=ANSWER,
+        kept=(*told("a", DENIED_MESSAGE), said(ANSWER)),
+        hooks={"on_approval": 1, "on_tool_result": 1},
+        requests=2,
+        last_sent={"role": "tool", "tool_call_id": "call_a", "content": DENIED_MESSAGE},
+    ),
+    Case(
+        id="limit-reached",
+        turns=(tool_turn("a", usage=Usage(prompt_tokens=900, completion_tokens=200)),),
+        options={"max_total_tokens": 1_000},
+        raises=UsageLimitExceeded,
+        kept=called("a"),
+        ran=("a",),
+        hooks={"on_tool_result": 1, "on_usage": 1},
+    ),
 ]
 
 
@@ -714,10 +814,10 @@ def test_model_fault(
     server: FakeOpenAIServer, bot: Bot, runner: Runner, case: Case, stream: bool
 ) -> None:
     ran: list[str] = []
-    hooks = Recorder(case.decision)
+    hooks = Recorder(case.decision, case.approval)
     assistant = bot(
         pooled=False,
-        tools=[lookup_tool(ran)],
+        tools=[lookup_tool(ran, needs_approval=case.needs)],
         hooks=hooks,
         stream=stream,
         history=EARLIER,
@@ -726,7 +826,7 @@ def test_model_fault(
     )
     server.add(*case.turns)
 
-    outcome = attempt(runner, assistant)
+    outcome = attempt(runner, assistant, **({} if case.output is None else {"output": case.output}))
 
     check_outcome(outcome, case.raises, case.returns)
     names = hooks.names()
@@ -748,7 +848,8 @@ def test_model_fault(
         assert message.content == "Partial"
     assert ran == list(case.ran)
     assert len(server.requests) == case.requests
-    assert server.requests[0].messages[: len(EARLIER)] == list(EARLIER)
+    if case.requests:
+        assert server.requests[0].messages[: len(EARLIER)] == list(EARLIER)
     if case.last_sent is not None:
         assert server.requests[-1].messages[-1] == case.last_sent
     aftermath(runner, server, assistant, kept=case.kept, before=EARLIER)

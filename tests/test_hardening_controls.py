@@ -35,6 +35,7 @@ from agentools import (
     validate_history,
 )
 from agentools.events import (
+    BeforeModelCall,
     ModelCallStart,
     ResponseStart,
     TextDelta,
@@ -378,7 +379,7 @@ def test_events_held_open_block_the_next_run_with_a_message_naming_close(
         async def scenario() -> None:
             events = assistant.aresponse_events(PROMPT)
             assert type(await anext(events)) is ResponseStart
-            while type(await anext(events)) is ModelCallStart:
+            while type(await anext(events)) in (BeforeModelCall, ModelCallStart):
                 pass
             with pytest.raises(MisuseError, match=r"await events\.aclose\(\)"):
                 await assistant.arun(AGAIN)
@@ -388,7 +389,7 @@ def test_events_held_open_block_the_next_run_with_a_message_naming_close(
     else:
         events = assistant.response_events(PROMPT)
         assert type(next(events)) is ResponseStart
-        while type(next(events)) is ModelCallStart:
+        while type(next(events)) in (BeforeModelCall, ModelCallStart):
             pass
         with pytest.raises(MisuseError, match=r"events\.close\(\)"):
             assistant.run(AGAIN)

@@ -19,7 +19,7 @@ from agentools import (
     function_tool,
     validate_history,
 )
-from agentools.events import ModelCallDone, ModelCallStart, ResponseStart
+from agentools.events import BeforeModelCall, ModelCallDone, ModelCallStart, ResponseStart
 from agentools.hooks import RecordingHooks
 from agentools.testing import (
     Chunking,
@@ -81,7 +81,7 @@ def test_events_frame_each_model_call_too(server: FakeOpenAIServer, bot: Bot) ->
     server.add(Turn(text="Hi there.", chunking=Chunking(text=3)))
     with bot().response_events("Hi") as events:
         kinds = [type(event) for event in events]
-    assert kinds[:2] == [ResponseStart, ModelCallStart]
+    assert kinds[:3] == [ResponseStart, BeforeModelCall, ModelCallStart]
     assert kinds.count(ModelCallStart) == kinds.count(ModelCallDone) == 1
     assert kinds.index(ModelCallDone) > max(
         i for i, k in enumerate(kinds) if k.__name__ == "TextDelta"

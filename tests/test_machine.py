@@ -12,13 +12,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agentools import (
+    AssistantMessage,
     ContentFilterError,
     MaxTokensExceeded,
     MaxTurnsExceeded,
     MisuseError,
     ModelProtocolError,
+    PendingApprovals,
     RunCancelled,
+    RunPaused,
     Settings,
+    ToolCallRecord,
     ToolErrorsExceeded,
     ToolTimeoutError,
     UnknownToolError,
@@ -85,6 +89,12 @@ def machine_in(state: State) -> Any:
         answer(machine, Turn(text="hi"))
     elif state is State.DECIDING:
         answer(machine, Turn(text="hi", finish_reason="length"))
+    elif state is State.PAUSED:
+        steps = answer(machine, tool_turn("ask"))
+        assert isinstance(steps[-1], Decide)
+        machine.decide("pause")
+        with pytest.raises(RunPaused):
+            drain(machine)
     elif state is State.CANCELLED:
         machine.cancel()
     elif state is State.ERROR:
@@ -97,6 +107,10 @@ def machine_in(state: State) -> Any:
 def feed(machine: Any, kind: str) -> None:
     if kind == "start":
         machine.start("x")
+    elif kind == "resume":
+        record = ToolCallRecord(id="c_ask", name="ask", arguments="{}")
+        message = AssistantMessage(tool_calls=(record,))
+        machine.resume(PendingApprovals(message=message, waiting=("c_ask",)), {})
     elif kind == "chunk":
         machine.receive_chunk(chunks_of(Turn(text="hi"))[0])
     elif kind == "end":
@@ -139,7 +153,7 @@ def test_every_input_outside_the_table_is_refused(state: State, kind: str) -> No
     if kind == "cancel" and (machine._ended or kind not in KINDS[state]):
         feed(machine, kind)  # a cancel after the end is ignored
         assert machine.state is state
-    elif kind in KINDS[state]:
+    elif kind in KINDS[state] and not (kind == "decision" and machine._deciding is None):
         feed(machine, kind)
         cases = {
             target
@@ -298,7 +312,7 @@ def test_calls_that_cannot_run_are_answered_without_running() -> None:
     assert [i.call.name for i in run.invocations] == ["f"]
     (refused,) = [s for s in steps if isinstance(s, ToolResultDone)]
     assert isinstance(refused.result.error, UnknownToolError)
-    assert "available tools: f, g, raising" in refused.result.content
+    assert "available tools: ask, f, g, raising" in refused.result.content
 
 
 def test_the_result_policy() -> None:

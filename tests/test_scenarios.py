@@ -54,6 +54,7 @@ def test_text_only(server: FakeOpenAIServer, bot: Bot, runner: Runner, stream: b
         assert partials == []
     assert [name for name in hooks.names() if name != "on_partial_text"] == [
         "on_response_start",
+        "before_model_call",
         "on_model_call",
         "on_model_response",
         "on_usage",
@@ -241,6 +242,7 @@ def test_hook_order_through_a_tool_turn(
     streamed = ["on_partial_text", "on_partial_tool_call"] if stream else []
     expected = [
         "on_response_start",
+        "before_model_call",
         "on_model_call",
         *streamed,
         "on_model_response",
@@ -248,6 +250,7 @@ def test_hook_order_through_a_tool_turn(
         "on_text",
         "on_tool_call",
         "on_tool_result",
+        "before_model_call",
         "on_model_call",
         *(["on_partial_text"] if stream else []),
         "on_model_response",

@@ -31,6 +31,7 @@ from ..messages import AssistantMessage, Message, TokenUsage
 
 if TYPE_CHECKING:
     from .._schema import Signature
+    from .._schema.output import OutputSchema
 
 __all__ = [
     "Accumulator",
@@ -66,6 +67,10 @@ class ModelRequest:
     JSON step in ``response_format``, not in ``tools``."""
     offer_tools: bool = True
     """With ``json_steps``: may this step call tools (or only answer)?"""
+    output: OutputSchema | None = None
+    """The typed output asked for (``run(output=...)``), in the request as ``output_mode``
+    says: a ``response_format`` JSON schema, or an output tool."""
+    output_mode: str = "json_schema"
 
 
 @attrs.frozen(kw_only=True)

@@ -167,7 +167,16 @@ def _usage(usage: dict[str, Any] | None) -> TokenUsage | None:
         prompt_tokens=usage.get("prompt_tokens") or 0,
         completion_tokens=usage.get("completion_tokens") or 0,
         total_tokens=usage.get("total_tokens") or 0,
+        cached_tokens=_detail(usage, "prompt_tokens_details", "cached_tokens"),
+        reasoning_tokens=_detail(usage, "completion_tokens_details", "reasoning_tokens"),
     )
+
+
+def _detail(usage: dict[str, Any], details: str, name: str) -> int:
+    """A count inside ``usage[details]``; 0 where the server leaves it out (or sends null)."""
+    inner = usage.get(details)
+    value = inner.get(name) if isinstance(inner, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def _record(call: ToolCall, extra: Mapping[str, Any]) -> ToolCallRecord:

@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import inspect
 import json
+import re
 import socket
 import sys
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
@@ -31,9 +32,11 @@ import httpx2
 import openai
 
 from .._errors import StreamError, UnknownSettingError
+from .._schema.output import OutputSchema
 from ..calls import PartialToolCall
 from ..events import Event
 from ..history import History
+from ..output import OUTPUT_TOOL_NAME
 from .base import Accumulator, Decoding, Failure, Limits, ModelRequest
 from .chat_accumulate import ChunkAccumulator, CompletionReader
 from .sse import SSEDecoder
@@ -46,6 +49,25 @@ _OURS = {
     "functions": "the legacy 'functions' are not supported; pass tools=... to the Assistant",
 }
 """Parameters of ``create()`` that agentools sets itself, and what to do instead."""
+
+
+def _ask_for_output(wire: dict[str, Any], output: OutputSchema, mode: str) -> None:
+    """Ask for the typed output: a ``response_format`` JSON schema, or the output tool."""
+    if mode == "tool":
+        function: dict[str, Any] = {
+            "name": OUTPUT_TOOL_NAME,
+            "description": f"Give the final answer, as {output.name}. Call it once, last.",
+            "parameters": output.schema,
+        }
+        if output.strict:
+            function["strict"] = True
+        wire["tools"] = [*wire.get("tools", ()), {"type": "function", "function": function}]
+        return
+    name = re.sub(r"[^a-zA-Z0-9_-]+", "_", output.name).strip("_")[:64] or "output"
+    json_schema: dict[str, Any] = {"name": name, "schema": output.schema}
+    if output.strict:
+        json_schema["strict"] = True
+    wire["response_format"] = {"type": "json_schema", "json_schema": json_schema}
 
 
 class ChatCompletions:
@@ -96,6 +118,8 @@ class ChatCompletions:
             wire["response_format"] = json_steps.step_format(request.tools, offer_tools=offer)
         elif request.tools:
             wire["tools"] = [signature.to_openai() for signature in request.tools]
+        if request.output is not None:
+            _ask_for_output(wire, request.output, request.output_mode)
         if request.stream:
             wire["stream"] = True
             wire["stream_options"] = {**wire.get("stream_options", {}), "include_usage": True}

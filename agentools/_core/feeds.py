@@ -167,6 +167,16 @@ class ArgumentFeeds:
         feed = self._feeds.get(call.index)
         return next((c for c in feed.consumers if c.is_tool), None) if feed else None
 
+    def approved_tool(self, call: ToolCall, final: Any) -> Consumer:
+        """A streaming tool that needed approval and got it: its consumer, to start now, with
+        the call's arguments complete (``final`` structured)."""
+        tool = self._lookup(call.name)
+        assert tool is not None
+        consumer = self._consumer(call, tool.function, is_tool=True)
+        self.consumers.append(consumer)
+        consumer.stream._complete(_snapshot(call, done=True), final)
+        return consumer
+
     def close_message(self, reason: str, detail: str = "") -> None:
         """The current message's arguments will not be complete (the call is made again)."""
         for consumer in self.of_message():
@@ -184,7 +194,9 @@ class ArgumentFeeds:
         consumers = []
         if tool.preview_function is not None:
             consumers.append(self._consumer(call, tool.preview_function, is_tool=False))
-        if tool.streams_arguments:
+        if tool.streams_arguments and tool.needs_approval is False:
+            # One that needs approval starts once allowed (``approved_tool``), not while its
+            # arguments stream.
             consumers.append(self._consumer(call, tool.function, is_tool=True))
         if not consumers:
             return None

@@ -28,12 +28,13 @@ an input that does not fit the state raises ``MisuseError`` at once.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import random
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NoReturn, Protocol
 
 import attrs
@@ -46,18 +47,27 @@ from .._errors import (
     MaxTurnsExceeded,
     MisuseError,
     ModelProtocolError,
+    OutputRefused,
+    OutputValidationError,
     RunCancelled,
+    RunPaused,
+    ToolDenied,
     ToolErrorsExceeded,
 )
+from .._schema.output import OutputProblem, OutputSchema
+from ..approval import PAUSE, Allow, Deny, PendingApprovals, approval_of
 from ..calls import PartialToolCall, ToolCall, ToolResult
 from ..cancel import CancelToken
 from ..content import user_content
 from ..events import (
+    ApprovalRequest,
+    BeforeModelCall,
     ContentFiltered,
     Event,
     MaxTokens,
     ModelCallDone,
     ModelCallStart,
+    OutputDone,
     PreviewFailed,
     ReasoningDone,
     RefusalDone,
@@ -79,10 +89,14 @@ from ..messages import (
     ToolMessage,
     UserMessage,
 )
+from ..model_call import ModelCallRequest, StopRun
+from ..output import OUTPUT_RETRY_PROMPT
 from ..settings import Settings
 from ..tools import ToolRegistry
 from . import table
-from .feeds import ArgumentFeeds
+from .budget import TokenBudget
+from .feeds import ArgumentFeeds, Consumer
+from .output import OutputTracker
 from .steps import NEED_INPUT, Action, CallModel, Decide, Finished, RunTools, StartConsumers, Step
 from .table import KINDS, TRANSITIONS, Input, State
 from .tool_calls import (
@@ -145,13 +159,13 @@ class _Raise:
     error: BaseException
 
 
-class _PrepareCall:
-    """The next model call, to be built once the events before it have been delivered: a hook
-    that changes the assistant's settings (or its tools) on one of those events changes this
-    call, not the one after it."""
+@attrs.frozen
+class _Later:
+    """Work to do once the events before it have been delivered (and what they completed is
+    committed): the next model call is built then, so that a hook that changes the assistant's
+    settings (or its tools) on one of those events changes this call, not the one after it."""
 
-
-_PREPARE_CALL = _PrepareCall()
+    do: Callable[[], None]
 
 
 class Machine:
@@ -160,8 +174,9 @@ class Machine:
     ``settings`` is read again for every model call (a callable giving the current ones, or
     fixed ``Settings``), ``api`` is the model API's adapter, ``tools`` the tools the model may
     call, ``tool_context`` builds the value of a tool's context parameter, and ``cancel`` is
-    looked at before every step. ``clock`` (the previews' throttle) and ``random`` (the jitter of
-    the delay before a retry) are there for tests.
+    looked at before every step. ``output`` is the typed output asked for (``run(output=...)``),
+    ``deps`` what the run was given for its tools and hooks. ``clock`` (the previews' throttle)
+    and ``random`` (the jitter of the delay before a retry) are there for tests.
     """
 
     def __init__(
@@ -173,6 +188,8 @@ class Machine:
         tools: ToolRegistry | None = None,
         tool_context: Callable[[ToolCall], Any] | None = None,
         cancel: CancelToken | None = None,
+        output: OutputSchema | None = None,
+        deps: Any = None,
         clock: Callable[[], float] = time.monotonic,
         random: Callable[[], float] = random.random,
     ) -> None:
@@ -183,10 +200,20 @@ class Machine:
         self._tools = ToolRegistry() if tools is None else tools
         self._tool_context = tool_context
         self._token = cancel
+        self._deps = deps
+        self._output = (
+            None if output is None else OutputTracker(output, self._settings().output_mode)
+        )
+        self._budget = TokenBudget()
+        self._deciding: Event | None = None
+        """The event of the ``Decide`` being answered."""
+        self._request: ModelCallRequest | None = None
+        self._approvals: dict[str, Allow | Deny | str] = {}
+        """The decisions on the current message's calls that need approval, by call id."""
         self.state = State.IDLE
         self._next = _NEXT[State.IDLE]
         self._events: deque[Event] = deque()
-        self._actions: deque[Action | _Raise | _PrepareCall] = deque()
+        self._actions: deque[Action | _Raise | _Later] = deque()
         self._uncommitted: list[Message] = []
         self._feeds = ArgumentFeeds(self._tools.get, clock=clock)
         self._call = CallModel(request={}, stream=True, turn=0)
@@ -211,6 +238,10 @@ class Machine:
         self._results: dict[str, ToolResult] = {}
         self._failed_turns = 0
         self._usage = TokenUsage()
+        self.spent = TokenUsage()
+        """The tokens this machine's model calls used (``_usage`` also counts those of the run
+        before it paused, when it resumes one)."""
+        self.output: Any = None
         self._text = ""
         self._continued = ""
         self._raised: BaseException | None = None
@@ -231,8 +262,8 @@ class Machine:
         if failures:
             call, error = failures.popleft()
             return PreviewFailed(call=call, error=error)
-        if not self._actions:
-            return NEED_INPUT
+        if not self._actions or self._deciding is not None:
+            return NEED_INPUT  # the decision asked for is the input it needs
         action = self._actions.popleft()
         if self._uncommitted:
             # The events of the units waiting to be committed have all been delivered.
@@ -244,10 +275,17 @@ class Machine:
             raise action.error
         if isinstance(action, Finished):
             self._ended = True
-        if isinstance(action, _PrepareCall):
-            self._prepare_call()
+        if isinstance(action, _Later):
+            action.do()
             return self.next_step()
+        if isinstance(action, Decide):
+            self._deciding = action.event
         return action
+
+    @property
+    def text(self) -> str:
+        """The answer's text so far (the run's, once it finished)."""
+        return self._text
 
     @property
     def finished(self) -> bool:
@@ -270,6 +308,38 @@ class Machine:
         self._events.append(ResponseStart(prompt=content, model=model))
         self._enter(table.START)
         self._call_model()
+
+    def resume(self, pending: PendingApprovals, approvals: Mapping[str, object]) -> None:
+        """Go on with a run that paused for approvals (``RunPaused``): ``approvals`` decides
+        waiting calls by id (a waiting call left out is asked of ``on_approval`` again); the
+        decisions made before the pause stand. The pending message's calls then run as if the
+        run had not stopped."""
+        self._accept("resume")
+        unknown = [call_id for call_id in approvals if call_id not in pending.waiting]
+        if unknown:
+            self._break()
+            raise MisuseError(
+                f"no tool call {unknown[0]!r} waits for approval; waiting: {list(pending.waiting)}"
+            )
+        decided: dict[str, Allow | Deny | str] = dict(pending.decided)
+        for call_id, value in approvals.items():
+            try:
+                decided[call_id] = approval_of(value, name=f"approvals[{call_id!r}]")
+            except MisuseError:
+                self._break()
+                raise
+        prompt = next((m.content for m in reversed(self.history) if isinstance(m, UserMessage)), "")
+        model = self._settings().model
+        self._model = model
+        self._turn = pending.turn
+        self._usage = pending.usage
+        self._events.append(ResponseStart(prompt=prompt, model=model))
+        self._enter(table.RESUME)
+        message = pending.message
+        calls = tuple(attrs.evolve(call, index=index) for index, call in enumerate(pending.calls))
+        answer = ModelAnswer(message=message, calls=calls, finish_reason="tool_calls", usage=None)
+        self._answer = answer
+        self._run_tools(answer, decided)
 
     def receive_chunk(self, chunk: Any) -> None:
         """A chunk of the answer being streamed, or a whole (``stream=False``) answer."""
@@ -379,7 +449,11 @@ class Machine:
         if missing:
             self._break()
             raise MisuseError(f"the tools are done, but calls {missing} have no result")
-        failures = tuple(r.error for r in self._results.values() if r.error is not None)
+        failures = tuple(
+            r.error
+            for r in self._results.values()
+            if r.error is not None and not isinstance(r.error, ToolDenied)
+        )
         if len(failures) == len(self._results):
             self._failed_turns += 1
             max_tool_errors = self._settings().max_tool_errors
@@ -393,10 +467,26 @@ class Machine:
         self._next_turn(table.TOOLS_DONE, table.TOOLS_DONE_LAST_TURN, continuing=False)
 
     def decide(self, decision: object) -> None:
-        """What to do after ``finish_reason == "length"`` (what ``on_max_tokens`` returned):
+        """What the hook of the ``Decide`` being answered returned: ``before_model_call``'s
+        (``None``, a ``ModelCallRequest`` or ``StopRun``), ``on_approval``'s (see
+        ``agentools.approval``), or ``on_max_tokens``' after ``finish_reason == "length"``:
         ``None`` or ``"keep"`` (the truncated text is the answer), ``"continue"`` (ask the model
         to go on) or ``"raise"``."""
         self._accept("decision")
+        event, self._deciding = self._deciding, None
+        if event is None:
+            self._refuse("decision")  # none was asked for
+        if type(event) is BeforeModelCall:
+            self._decided_request(event.request, decision)
+            return
+        if type(event) is ApprovalRequest:
+            try:
+                self._approvals[event.call.id] = approval_of(decision)
+            except MisuseError:
+                self._enter(table.NOT_A_DECISION)
+                raise
+            self._enter(table.APPROVAL)
+            return
         if decision not in MAX_TOKENS_DECISIONS:
             self._enter(table.NOT_A_DECISION)
             raise MisuseError(
@@ -414,8 +504,7 @@ class Machine:
             self._continued = self._text
             self._next_turn(table.CONTINUE, table.CONTINUE_LAST_TURN, continuing=True)
         else:
-            self._enter(table.KEEP)
-            self._finish(message, cut)
+            self._final(message, cut, kept=True)
 
     def cancel(self) -> None:
         """Cancel the run: what was not delivered yet is dropped, the argument streams are closed
@@ -484,10 +573,10 @@ class Machine:
         self._drop_pending()
         self._actions.append(_Raise(error))
 
-    def _end(self, given: Input, error: BaseException) -> None:
+    def _end(self, given: Input, error: BaseException, *, level: int = logging.WARNING) -> None:
         """End the run with a documented ``error``, raised once the events before it are out
         (and what they completed is committed)."""
-        _log(logging.WARNING, "stop", "run stopped: {error}", error=_name(error))
+        _log(level, "stop", "run stopped: {error}", error=_name(error))
         self._enter(given)
         self._actions.append(_Raise(error))
 
@@ -511,6 +600,7 @@ class Machine:
         )
 
     def _drop_pending(self) -> None:
+        self._deciding = None
         self._events.clear()
         self._actions.clear()
         self._uncommitted.clear()
@@ -528,31 +618,89 @@ class Machine:
     def _call_model(self) -> None:
         self._turn += 1
         self._call_ready = False
-        self._actions.append(_PREPARE_CALL)
+        self._actions.append(_Later(self._prepare_call))
 
     def _prepare_call(self) -> None:
-        """Build the model call from the settings and tools as they are now, the events before
-        it delivered (and the units they completed committed)."""
+        """The next model call, as the settings and tools are now (the events before it
+        delivered, and the units they completed committed), for ``before_model_call``."""
         settings = self._settings()
-        messages: list[Message] = [*self.history, *self._uncommitted]
+        params = dict(settings.params)
+        if self._tools_ran and settings.reset_tool_choice:
+            params.pop("tool_choice", None)
+        request = ModelCallRequest(
+            messages=[*self.history, *self._uncommitted],
+            system=settings.system,
+            tools=self._tools.enabled_names(),
+            params=params,
+            model=settings.model,
+            turn=self._turn,
+            usage=self._usage,
+            deps=self._deps,
+        )
+        self._request = request
+        self._actions.appendleft(Decide(event=BeforeModelCall(request=request)))
+
+    def _decided_request(self, request: ModelCallRequest, answer: object) -> None:
+        """What ``before_model_call`` returned: the call to make, or the run's end."""
+        if isinstance(answer, StopRun):
+            if not isinstance(answer.text, str):
+                self._misuse(f"StopRun's text must be a str, not {type(answer.text).__name__}")
+            _log(logging.INFO, "stop", "before_model_call stopped the run")
+            self._text = answer.text
+            self._final(AssistantMessage(content=answer.text), [], stopped=True)
+            return
+        if isinstance(answer, ModelCallRequest):
+            request = answer
+        elif answer is not None:
+            self._misuse(
+                f"before_model_call returned {answer!r}; expected None, a ModelCallRequest or "
+                "StopRun(text)"
+            )
+        self._make_call(request)
+
+    def _make_call(self, call: ModelCallRequest) -> None:
+        settings = self._settings()
+        if not isinstance(call.messages, list) or not isinstance(call.params, dict):
+            self._misuse("before_model_call: request.messages must be a list, params a dict")
+        offered = self._tools.signatures()
+        if call.tools != [signature.name for signature in offered]:
+            unknown = set(call.tools) - {signature.name for signature in offered}
+            if unknown:
+                self._misuse(f"before_model_call offered tools that are not enabled: {unknown}")
+            names = set(call.tools)
+            offered = tuple(signature for signature in offered if signature.name in names)
+        counted: list[Message] = list(call.messages)
+        if call.system is not None:
+            counted.insert(0, SystemMessage(content=call.system))
+        limit = self._budget.check(
+            counted,
+            self._usage,
+            max_total=settings.max_total_tokens,
+            max_request=settings.max_request_tokens,
+        )
+        if limit is not None:
+            self._end(table.LIMIT_REACHED, limit)
+            return
+        messages = counted
         if not settings.send_reasoning:
             messages = [_without_reasoning(message) for message in messages]
-        if settings.system is not None:
-            messages.insert(0, SystemMessage(content=settings.system))
-        params = settings.params
-        if self._tools_ran and settings.reset_tool_choice and "tool_choice" in params:
-            params = {name: value for name, value in params.items() if name != "tool_choice"}
-        tools = self._tools.signatures()
+        params = call.params
+        output = self._output
+        if output is not None and output.mode == "tool" and "tool_choice" not in params:
+            params = {**params, "tool_choice": "required"}
         request = ModelRequest(
-            model=settings.model,
+            model=call.model,
             messages=tuple(messages),
-            tools=tools,
+            tools=offered,
             stream=settings.stream,
             params=params,
             decoding=settings.decoding,
-            json_steps=settings.tool_mode == "json" and bool(tools),
+            json_steps=settings.tool_mode == "json" and bool(offered),
             offer_tools=not self._repeated,
+            output=None if output is None else output.schema,
+            output_mode=settings.output_mode,
         )
+        self._enter(table.REQUEST_DECIDED)
         self._json_steps = request.json_steps
         self._limits = Limits(
             text=settings.max_text_chars,
@@ -572,26 +720,42 @@ class Machine:
             "model call",
             "model call {turn} to {model}: {messages} messages, {tools} tools",
             turn=self._turn,
-            model=settings.model,
+            model=call.model,
             messages=len(request.messages),
             tools=len(request.tools),
             stream=settings.stream,
         )
-        self._model = settings.model
+        self._model = call.model
         self._events.append(ModelCallStart(turn=self._turn, model=self._model, attempt=0))
         self._actions.appendleft(self._call)
+
+    def _misuse(self, message: str) -> NoReturn:
+        self._enter(table.NOT_A_DECISION)
+        raise MisuseError(message)
 
     def _listen(self) -> Accumulator:
         """A new answer is coming: a new accumulator, and its calls are new."""
         self._feeds.start_message()
+        emit = self._events.append
+        if self._output is not None:
+            self._output.start_message()
+            emit = self._emit_with_output
         self._accumulator = self.api.accumulator(
             stream=self._call.stream,
             limits=self._limits,
-            emit=self._events.append,
+            emit=emit,
             on_arguments=self._arguments_grew,
             json_steps=self._json_steps,
         )
         return self._accumulator
+
+    def _emit_with_output(self, event: Event) -> None:
+        """An event of the answer being read, and the partial output it makes, if any."""
+        self._events.append(event)
+        assert self._output is not None
+        grown = self._output.partial(event)
+        if grown is not None:
+            self._events.append(grown)
 
     def _retry(self, error: Exception) -> None:
         self._retries += 1
@@ -628,6 +792,8 @@ class Machine:
         )
         if answer.usage is not None:
             self._usage += answer.usage
+            self.spent += answer.usage
+            self._budget.reported(answer.usage)
             self._events.append(UsageUpdate(usage=answer.usage, total=self._usage))
         if answer.finish_reason == "content_filter":
             # Whatever was written before the filter stopped it is not an answer to keep.
@@ -647,10 +813,12 @@ class Machine:
             self._feeds.close_all("cut")
             self._enter(table.END_CUT)
             self._actions.append(Decide(event=MaxTokens(message=message)))
-        elif answer.calls:
+        elif answer.calls and (self._output is None or not self._output.output_call(answer.calls)):
             self._enter(table.END_CALLS)
             self._run_tools(answer)
-        elif not (message.content or message.refusal) and self._ask_again():
+        elif (
+            not (message.content or message.refusal) and self._output is None and self._ask_again()
+        ):
             _log(logging.INFO, "empty answer", "the model's answer was empty; asking again")
             self._empty_answers += 1
             self._commit(message, [])
@@ -658,8 +826,63 @@ class Machine:
             self._enter(table.END_EMPTY_ANSWER)
             self._call_model()
         else:
-            self._enter(table.END_FINAL)
-            self._finish(message, [])
+            self._final(message, [])
+
+    def _final(
+        self,
+        message: AssistantMessage,
+        answers: list[ToolMessage],
+        *,
+        kept: bool = False,
+        stopped: bool = False,
+    ) -> None:
+        """The model's final answer (``kept``: one cut by the token limit that ``on_max_tokens``
+        kept; ``stopped``: ``before_model_call``'s text): the run's end, once its output (if one
+        was asked for) fits its type; else the output's problems go back to the model."""
+        ok, retry, failed = (
+            _STOPPED_INPUTS if stopped else _KEPT_INPUTS if kept else _ANSWERED_INPUTS
+        )
+        output = self._output
+        if output is None:
+            self._enter(ok)
+            self._finish(message, answers, commit=not stopped)
+            return
+        answer = self._answer
+        call = None if stopped or answer is None else output.output_call(answer.calls)
+        if call is not None:
+            # The output tool's call is the output, kept as the assistant's text (nothing ran).
+            message = attrs.evolve(message, content=call.arguments, tool_calls=())
+            answers = []
+            self._text = call.arguments
+        raw = self._text
+        if message.refusal and call is None and not stopped:
+            self._commit(message, answers)
+            self._end(failed, OutputRefused(message.refusal))
+            return
+        try:
+            value = output.read(raw, call)
+        except OutputProblem as problem:
+            settings = self._settings()
+            attempts = output.attempts
+            if stopped or attempts > settings.output_retries or self._turn >= settings.max_turns:
+                _log(logging.WARNING, "output", "the output did not fit: {error}", error=problem)
+                if not stopped:
+                    self._commit(message, answers)
+                self._end(failed, OutputValidationError(raw, str(problem), attempts))
+                return
+            _log(logging.INFO, "output retry", "the output did not fit; asking again")
+            self._commit(message, answers)
+            self._uncommitted.append(
+                UserMessage(content=OUTPUT_RETRY_PROMPT.format(problems=problem))
+            )
+            self._continued = ""
+            self._enter(retry)
+            self._call_model()
+            return
+        self._enter(ok)
+        self.output = value
+        self._events.append(OutputDone(output=value))
+        self._finish(message, answers, commit=not stopped)
 
     def _ask_again(self) -> bool:
         """Is there a retry and a turn left to ask again for an answer that was empty?"""
@@ -670,7 +893,11 @@ class Machine:
 
     # -- tool calls --------------------------------------------------------------------------
 
-    def _run_tools(self, answer: ModelAnswer) -> None:
+    def _run_tools(
+        self, answer: ModelAnswer, decided: Mapping[str, Allow | Deny | str] | None = None
+    ) -> None:
+        """Prepare the calls of ``answer``; those that need approval are asked for it (unless
+        ``decided``, when a paused run resumes), and then the allowed ones run."""
         self._results = {}
         if self._json_steps:
             for call in answer.calls:
@@ -702,8 +929,94 @@ class Machine:
             )
         if starting:
             self._actions.append(StartConsumers(consumers=tuple(starting)))
+        asked = [inv for inv in invocations if _asks_approval(inv)]
+        self._approvals = {}
+        if not asked:
+            starting = []
+            self._start_tools([self._started(inv, starting) for inv in invocations], starting)
+            return
+        for invocation in asked:
+            call_id = invocation.call.id
+            if decided is not None and call_id in decided:
+                self._approvals[call_id] = decided[call_id]
+            else:
+                self._actions.append(Decide(event=ApprovalRequest(call=invocation.call)))
+        self._actions.append(_Later(functools.partial(self._approved, invocations, asked)))
+
+    def _approved(self, invocations: list[Invocation], asked: list[Invocation]) -> None:
+        """Every call that needed approval is decided: pause the run if one must wait, else run
+        the allowed calls (with their edited arguments) and answer the denied ones."""
+        answer = self._answer
+        assert answer is not None  # the tools of this answer were asked for
+        approvals = self._approvals
+        waiting = tuple(inv.call.id for inv in asked if approvals[inv.call.id] == PAUSE)
+        if waiting:
+            decided = {
+                call_id: decision
+                for call_id, decision in approvals.items()
+                if isinstance(decision, (Allow, Deny))
+            }
+            pending = PendingApprovals(
+                message=answer.message,
+                waiting=waiting,
+                decided=decided,
+                turn=self._turn,
+                usage=self._usage,
+            )
+            self._results = {}
+            self._feeds.close_message("cancelled", ": the run paused for approval")
+            _log(logging.INFO, "pause", "run paused for approval of {calls}", calls=waiting)
+            self._end(table.PAUSED, RunPaused(pending), level=logging.DEBUG)
+            return
+        edits = {
+            inv.call.id: allowed.arguments
+            for inv in asked
+            if isinstance(allowed := approvals[inv.call.id], Allow)
+            and allowed.arguments is not None
+        }
+        if edits:
+            answer = self._answer = _with_arguments(answer, edits)
+        calls = {call.id: call for call in answer.calls}
+        to_run: list[Invocation] = []
+        starting: list[Consumer] = []
+        for invocation in invocations:
+            call = calls[invocation.call.id]
+            decision = approvals.get(call.id)
+            if invocation not in asked:
+                to_run.append(self._started(invocation, starting))
+                continue
+            if isinstance(decision, Deny):
+                result = ToolResult(
+                    call_id=call.id, content=decision.message, error=ToolDenied(decision.message)
+                )
+                self._record(call, result)
+                continue
+            if call.id in edits:
+                prepared = prepare(call, self._tools, self._tool_context)
+                if isinstance(prepared, ToolResult):
+                    self._record(call, prepared)
+                    continue
+                invocation = prepared
+            to_run.append(self._started(invocation, starting))
+        self._start_tools(to_run, starting)
+
+    def _started(self, invocation: Invocation, starting: list[Consumer]) -> Invocation:
+        """``invocation`` with its streaming tool's consumer: the one running since its
+        arguments streamed, or, for a tool that needed approval (or may have: its predicate),
+        one made now with the arguments complete, added to ``starting``."""
+        if invocation.consumer is not None or not invocation.tool.streams_arguments:
+            return invocation
+        consumer = self._feeds.approved_tool(invocation.call, invocation.streamed)
+        starting.append(consumer)
+        return attrs.evolve(invocation, consumer=consumer)
+
+    def _start_tools(
+        self, invocations: list[Invocation], starting: Sequence[Consumer] = ()
+    ) -> None:
+        if starting:
+            self._actions.append(StartConsumers(consumers=tuple(starting)))
         # Previews have the final arguments now; the tools run once they have shown them.
-        previews = tuple(consumer for consumer in feeds.of_message() if not consumer.is_tool)
+        previews = tuple(c for c in self._feeds.of_message() if not c.is_tool)
         limit = self._settings().max_concurrent_tools
         self._actions.append(RunTools(invocations=tuple(invocations), after=previews, limit=limit))
 
@@ -744,7 +1057,9 @@ class Machine:
         self._uncommitted.append(message)
         self._uncommitted.extend(answers)
 
-    def _finish(self, message: AssistantMessage, answers: list[ToolMessage]) -> None:
+    def _finish(
+        self, message: AssistantMessage, answers: list[ToolMessage], *, commit: bool = True
+    ) -> None:
         _log(
             logging.DEBUG,
             "finish",
@@ -752,9 +1067,51 @@ class Machine:
             turns=self._turn,
             total_tokens=self._usage.total_tokens,
         )
-        self._commit(message, answers)
+        if commit:
+            self._commit(message, answers)
         self._events.append(ResponseEnd(text=self._text))
-        self._actions.append(Finished(text=self._text, usage=self._usage))
+        self._actions.append(Finished(text=self._text, usage=self._usage, output=self.output))
+
+
+def _with_arguments(answer: ModelAnswer, edits: Mapping[str, Mapping[str, Any]]) -> ModelAnswer:
+    """``answer`` with the arguments of some calls replaced (approved with edits): in its calls
+    and in its message, so that the history records each call as it ran."""
+    texts = {call_id: json.dumps(dict(args), ensure_ascii=False) for call_id, args in edits.items()}
+    calls = tuple(
+        attrs.evolve(
+            call, arguments=texts[call.id], parsed=dict(edits[call.id]), arguments_error=None
+        )
+        if call.id in texts
+        else call
+        for call in answer.calls
+    )
+    records = tuple(
+        attrs.evolve(record, arguments=texts[record.id]) if record.id in texts else record
+        for record in answer.message.tool_calls
+    )
+    message = attrs.evolve(answer.message, tool_calls=records)
+    return attrs.evolve(answer, calls=calls, message=message)
+
+
+def _asks_approval(invocation: Invocation) -> bool:
+    """Must ``invocation`` wait for ``on_approval``? A predicate that raises says yes: a call
+    whose arguments it cannot judge is one for a person to judge."""
+    try:
+        return invocation.tool.asks_approval(invocation.call)
+    except Exception as error:
+        _log(
+            logging.WARNING,
+            "approval",
+            "needs_approval of {tool} raised {error}; asking for approval",
+            tool=invocation.call.name,
+            error=_name(error),
+        )
+        return True
+
+
+_ANSWERED_INPUTS = (table.END_FINAL, table.END_OUTPUT_RETRY, table.END_OUTPUT_FAILED)
+_KEPT_INPUTS = (table.KEEP, table.KEEP_OUTPUT_RETRY, table.KEEP_OUTPUT_FAILED)
+_STOPPED_INPUTS = (table.STOPPED, table.STOPPED, table.STOPPED_OUTPUT_FAILED)
 
 
 def _without_reasoning(message: Message) -> Message:

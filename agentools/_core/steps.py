@@ -9,7 +9,9 @@ Each action names the I/O to do and the input to feed back once it is done:
 - ``RunTools``: wait for ``after``, then run the invocations concurrently, each within its
   ``timeout``; feed each outcome (``receive_tool_outcome`` / ``receive_tool_timeout``) as it
   comes, then ``receive_tools_done()``;
-- ``Decide``: call the event's hook and feed back what it returned (``decide``);
+- ``Decide``: call the event's hook and feed back what it returned (``decide``):
+  ``before_model_call`` before each model call, ``on_approval`` for each call that needs it,
+  ``on_max_tokens`` after an answer cut by the token limit;
 - ``Finished``: the run is over.
 """
 
@@ -22,7 +24,7 @@ from typing import Any
 import attrs
 
 from .._adapters.base import Decoding
-from ..events import Event, MaxTokens
+from ..events import ApprovalRequest, BeforeModelCall, Event, MaxTokens
 from ..messages import TokenUsage
 from .feeds import Consumer
 from .tool_calls import Invocation
@@ -80,7 +82,7 @@ class RunTools:
 class Decide:
     """``event``'s hook decides what happens next: feed what it returns to ``Machine.decide``."""
 
-    event: MaxTokens
+    event: MaxTokens | BeforeModelCall | ApprovalRequest
 
 
 @attrs.frozen(kw_only=True)
@@ -90,6 +92,8 @@ class Finished:
 
     text: str
     usage: TokenUsage
+    output: Any = None
+    """The typed output, when the run asked for one (``run(output=...)``)."""
 
 
 Action = CallModel | StartConsumers | RunTools | Decide | Finished

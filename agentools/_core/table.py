@@ -27,6 +27,7 @@ class State(enum.Enum):
     RUNNING_TOOLS = "RUNNING_TOOLS"
     DECIDING = "DECIDING"
     DONE = "DONE"
+    PAUSED = "PAUSED"
     CANCELLED = "CANCELLED"
     ERROR = "ERROR"
 
@@ -47,9 +48,16 @@ class Input:
 
 
 START = Input("start")
+RESUME = Input("resume", "approvals for the paused calls")
+REQUEST_DECIDED = Input("decision", "before_model_call: the call to make")
+STOPPED = Input("decision", "before_model_call: StopRun")
+STOPPED_OUTPUT_FAILED = Input("decision", "before_model_call: StopRun, not the output type")
+LIMIT_REACHED = Input("decision", "before_model_call: a token limit would be passed")
 CHUNK = Input("chunk")
 CHUNK_REFUSED = Input("chunk", "malformed or too large")
 END_FINAL = Input("end", "final answer")
+END_OUTPUT_RETRY = Input("end", "output does not fit, asked again")
+END_OUTPUT_FAILED = Input("end", "output refused, or does not fit with no retry left")
 END_CALLS = Input("end", "tool calls")
 END_EMPTY_ANSWER = Input("end", "empty answer, asked again")
 END_CUT = Input("end", "cut by the token limit")
@@ -58,6 +66,8 @@ END_REFUSED = Input("end", "incomplete or malformed")
 END_EMPTY = Input("end", "nothing received")
 FAILURE_RETRIED = Input("failure", "retried")
 FAILURE = Input("failure", "not retried")
+APPROVAL = Input("decision", "on_approval: allow or deny")
+PAUSED = Input("decision", "on_approval: pause (after every call is decided)")
 TOOL_RESULT = Input("tool result")
 TOOL_RAISED = Input("tool result", "raised through (raise_errors)")
 TOOL_INTERRUPTED = Input("tool result", "KeyboardInterrupt or SystemExit")
@@ -65,6 +75,8 @@ TOOLS_DONE = Input("tools done", "next turn")
 TOOLS_DONE_LAST_TURN = Input("tools done", "no turn left")
 TOOLS_DONE_FAILING = Input("tools done", "every call failed, max_tool_errors times")
 KEEP = Input("decision", "keep")
+KEEP_OUTPUT_RETRY = Input("decision", "keep, output does not fit, asked again")
+KEEP_OUTPUT_FAILED = Input("decision", "keep, output does not fit with no retry left")
 CONTINUE = Input("decision", "continue")
 CONTINUE_LAST_TURN = Input("decision", "continue, no turn left")
 RAISE = Input("decision", "raise")
@@ -74,6 +86,12 @@ CANCEL = Input("cancel")
 _S = State
 TRANSITIONS: Mapping[tuple[State, Input], State] = {
     (_S.IDLE, START): _S.CALLING_MODEL,
+    (_S.IDLE, RESUME): _S.RUNNING_TOOLS,
+    (_S.CALLING_MODEL, REQUEST_DECIDED): _S.CALLING_MODEL,
+    (_S.CALLING_MODEL, STOPPED): _S.DONE,
+    (_S.CALLING_MODEL, STOPPED_OUTPUT_FAILED): _S.DONE,
+    (_S.CALLING_MODEL, LIMIT_REACHED): _S.DONE,
+    (_S.CALLING_MODEL, NOT_A_DECISION): _S.ERROR,
     (_S.CALLING_MODEL, CHUNK): _S.RECEIVING,
     (_S.CALLING_MODEL, CHUNK_REFUSED): _S.ERROR,
     (_S.CALLING_MODEL, END_EMPTY): _S.ERROR,
@@ -82,6 +100,8 @@ TRANSITIONS: Mapping[tuple[State, Input], State] = {
     (_S.RECEIVING, CHUNK): _S.RECEIVING,
     (_S.RECEIVING, CHUNK_REFUSED): _S.ERROR,
     (_S.RECEIVING, END_FINAL): _S.DONE,
+    (_S.RECEIVING, END_OUTPUT_RETRY): _S.CALLING_MODEL,
+    (_S.RECEIVING, END_OUTPUT_FAILED): _S.DONE,
     (_S.RECEIVING, END_CALLS): _S.RUNNING_TOOLS,
     (_S.RECEIVING, END_EMPTY_ANSWER): _S.CALLING_MODEL,
     (_S.RECEIVING, END_CUT): _S.DECIDING,
@@ -89,6 +109,9 @@ TRANSITIONS: Mapping[tuple[State, Input], State] = {
     (_S.RECEIVING, END_REFUSED): _S.ERROR,
     (_S.RECEIVING, FAILURE_RETRIED): _S.CALLING_MODEL,
     (_S.RECEIVING, FAILURE): _S.ERROR,
+    (_S.RUNNING_TOOLS, APPROVAL): _S.RUNNING_TOOLS,
+    (_S.RUNNING_TOOLS, PAUSED): _S.PAUSED,
+    (_S.RUNNING_TOOLS, NOT_A_DECISION): _S.ERROR,
     (_S.RUNNING_TOOLS, TOOL_RESULT): _S.RUNNING_TOOLS,
     (_S.RUNNING_TOOLS, TOOL_RAISED): _S.DONE,
     (_S.RUNNING_TOOLS, TOOL_INTERRUPTED): _S.ERROR,
@@ -96,6 +119,8 @@ TRANSITIONS: Mapping[tuple[State, Input], State] = {
     (_S.RUNNING_TOOLS, TOOLS_DONE_LAST_TURN): _S.DONE,
     (_S.RUNNING_TOOLS, TOOLS_DONE_FAILING): _S.DONE,
     (_S.DECIDING, KEEP): _S.DONE,
+    (_S.DECIDING, KEEP_OUTPUT_RETRY): _S.CALLING_MODEL,
+    (_S.DECIDING, KEEP_OUTPUT_FAILED): _S.DONE,
     (_S.DECIDING, CONTINUE): _S.CALLING_MODEL,
     (_S.DECIDING, CONTINUE_LAST_TURN): _S.DONE,
     (_S.DECIDING, RAISE): _S.DONE,
@@ -103,9 +128,11 @@ TRANSITIONS: Mapping[tuple[State, Input], State] = {
     **{(state, CANCEL): _S.CANCELLED for state in _S if state not in (_S.CANCELLED, _S.ERROR)},
 }
 """(state, input) -> the next state. A whole (``stream=False``) answer is the one chunk of its
-answer. ``DONE`` ends the run with the answer, or with the documented error its input names
-(``MaxTurnsExceeded``, ``ToolErrorsExceeded``, ``MaxTokensExceeded``, ``ContentFilterError``, a
-``raise_errors`` tool's exception); ``CANCELLED`` with ``RunCancelled``. A cancel is taken until
+answer. ``DONE`` ends the run with the answer (or ``StopRun``'s text), or with the documented
+error its input names (``MaxTurnsExceeded``, ``ToolErrorsExceeded``, ``MaxTokensExceeded``,
+``ContentFilterError``, ``OutputValidationError``, ``OutputRefused``, ``UsageLimitExceeded``, a
+``raise_errors`` tool's exception); ``PAUSED`` with ``RunPaused`` (calls wait for approval);
+``CANCELLED`` with ``RunCancelled``. A cancel is taken until
 the run's end has been delivered (from ``DONE`` too, while its last events wait), and ignored
 after."""
 

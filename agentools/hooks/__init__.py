@@ -15,12 +15,30 @@ if TYPE_CHECKING:
     from .otel import TracingHooks
     from .printing import PrintHooks
     from .recording import RecordingHooks
+    from .trimming import KeepLastTurns, KeepWithinTokens, StopWhen
 
-_LAZY = {"TracingHooks": ".otel", "PrintHooks": ".printing", "RecordingHooks": ".recording"}
+_LAZY = {
+    "TracingHooks": ".otel",
+    "PrintHooks": ".printing",
+    "RecordingHooks": ".recording",
+    "KeepLastTurns": ".trimming",
+    "KeepWithinTokens": ".trimming",
+    "StopWhen": ".trimming",
+}
 """Names imported on first use."""
 
 
 __getattr__, __dir__ = lazy_names(globals(), _LAZY)
 
 
-__all__ = ["HOOK_NAMES", "FanOutHooks", "Hooks", "PrintHooks", "RecordingHooks", "TracingHooks"]
+__all__ = [
+    "HOOK_NAMES",
+    "FanOutHooks",
+    "Hooks",
+    "KeepLastTurns",
+    "KeepWithinTokens",
+    "PrintHooks",
+    "RecordingHooks",
+    "StopWhen",
+    "TracingHooks",
+]

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ..calls import PartialToolCall, ToolCall, ToolResult
     from ..messages import AssistantMessage, ContentPart, TokenUsage
+    from ..model_call import ModelCallRequest
+    from ..output import PartialOutput
 
 __all__ = ["HOOK_NAMES", "Hooks"]
 
@@ -26,6 +28,14 @@ class Hooks:
     def on_response_start(self, prompt: str | list[ContentPart], model: str) -> Any:
         """A run began: ``prompt`` was added to the history and ``model`` is about to be called.
         A prompt given as a list (text, images, audio) comes as its content parts."""
+
+    def before_model_call(self, request: ModelCallRequest) -> Any:
+        """Every model call is about to be made from ``request`` (the messages, the tools
+        offered, the parameters of this one call): change it in place, return another one, or
+        return ``StopRun(text)`` to end the run with ``text`` as its answer. What it changes
+        applies to this call only; the history keeps every message. See
+        ``agentools.model_call`` and the ready-made ``KeepLastTurns``, ``KeepWithinTokens`` and
+        ``StopWhen``. Returns ``None``, a ``ModelCallRequest`` or a ``StopRun``."""
 
     def on_model_call(self, turn: int, model: str, attempt: int) -> Any:
         """Model call ``turn`` of this run (1, 2, ...) is about to be made to ``model``;
@@ -74,6 +84,24 @@ class Hooks:
         """The model refused to answer; ``text`` is its refusal. The refusal is kept in the
         history (as the API gives it) and ``run``/``arun`` return its text."""
 
+    def on_approval(self, call: ToolCall) -> Any:
+        """``call`` is to run a tool made with ``needs_approval``: return ``True`` / ``Allow()``
+        (run it), ``Allow(arguments={...})`` (run it with these arguments), ``False`` /
+        ``Deny(message)`` (do not; the model reads ``message``) or ``"pause"`` (end the run with
+        ``RunPaused``, to resume later with ``run(approvals=...)``). The default, ``None``,
+        denies: a call nobody approved does not run. Each call of a message is asked on its own,
+        in order; they run together once all are decided. Returns an ``Approval``; see
+        ``agentools.approval``."""
+
+    def on_partial_output(self, partial: PartialOutput) -> Any:
+        """The typed output (``run(output=...)``) grew while it streams: ``partial.value`` so
+        far, ``partial.is_complete(*path)`` for a field that is whole. Not called when
+        ``stream=False``."""
+
+    def on_output(self, output: Any) -> Any:
+        """The typed output, whole and of its type (what ``run(output=...)`` returns), before
+        ``on_response_end``."""
+
     def on_max_tokens(self, message: AssistantMessage) -> Any:
         """The model stopped at its output token limit (``finish_reason == "length"``).
 
@@ -105,10 +133,13 @@ class Hooks:
     def on_response_error(self, error: BaseException) -> Any:
         """The run ended without its answer, whatever the cause; ``error`` is what ``run`` /
         ``arun`` raise: ``RunCancelled``, the model's or a tool's failure, a hook's own exception
-        (this hook is still called), ``asyncio.CancelledError`` for a cancelled task, or
-        ``GeneratorExit`` when the caller closed the events early. Called once; the history is
-        already at its last valid point. An exception raised here propagates instead of
-        ``error``, which stays its ``__context__``."""
+        (this hook is still called), ``asyncio.CancelledError`` for a cancelled task,
+        ``GeneratorExit`` when the caller closed the events early, or ``RunPaused`` when calls
+        wait for approval (not a failure: the run resumes with ``run(approvals=...)``). Called
+        once; the history is already at its last valid point. An exception raised here
+        propagates instead of ``error``, which stays its ``__context__``."""
 
 
-HOOK_NAMES: tuple[str, ...] = tuple(name for name in vars(Hooks) if name.startswith("on_"))
+HOOK_NAMES: tuple[str, ...] = tuple(
+    name for name in vars(Hooks) if name.startswith("on_") or name == "before_model_call"
+)

@@ -44,6 +44,7 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
 from opentelemetry.util.types import AttributeValue
 
+from .._errors import RunPaused
 from .base import Hooks
 
 if TYPE_CHECKING:
@@ -381,6 +382,10 @@ class TracingHooks(Hooks):
 
 
 def _failed(span: Span, error: BaseException) -> None:
+    if isinstance(error, RunPaused):
+        # Not a failure: the run waits for approvals (its calls did not run).
+        span.add_event("agentools.run.paused", {"agentools.waiting": list(error.pending.waiting)})
+        return
     span.record_exception(error)
     span.set_attribute(ERROR_TYPE, type(error).__qualname__)
     span.set_status(Status(StatusCode.ERROR, str(error) or type(error).__qualname__))

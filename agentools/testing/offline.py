@@ -4,7 +4,9 @@ It is a responder for ``FakeOpenAIServer``: given the request, it answers the wa
 model would, just without intelligence. On a new user prompt it calls every tool whose required
 parameters it can fill from the prompt (strings from the prompt's proper nouns or quoted text,
 numbers from its numbers, enums with their first value); once the tool results are in, it streams
-an answer built from them; with no tool to call it says so.
+an answer built from them; with no tool to call it says so. Asked for JSON of a schema
+(``response_format`` of type ``json_schema``, as ``run(output=...)`` asks), it answers with JSON
+that fits the schema, filled the same way.
 """
 
 from __future__ import annotations
@@ -43,7 +45,10 @@ def offline_model(request: RecordedRequest) -> Turn:
         return Turn(text="(offline model) There is no user message to answer.", chunking=_CHUNKING)
     prompt = _text_of(messages[last_user].get("content"))
     results = [m for m in messages[last_user + 1 :] if m.get("role") == "tool"]
+    schema = _json_schema(request.body.get("response_format"))
     if results:
+        if schema is not None:
+            return Turn(text=_json_for(schema, prompt), chunking=_CHUNKING)
         return Turn(text=_answer_from(messages[last_user + 1 :]), chunking=_CHUNKING)
     calls = []
     for tool in request.body.get("tools") or []:
@@ -53,10 +58,58 @@ def offline_model(request: RecordedRequest) -> Turn:
             calls.append(ToolCallSpec(name=function.get("name", ""), arguments=arguments))
     if calls:
         return Turn(tool_calls=calls, chunking=_CHUNKING)
+    if schema is not None:
+        return Turn(text=_json_for(schema, prompt), chunking=_CHUNKING)
     return Turn(
         text=f"(offline model) I have no tool for that, so I can only repeat it: {prompt}",
         chunking=_CHUNKING,
     )
+
+
+def _json_schema(response_format: Any) -> Mapping[str, Any] | None:
+    if not isinstance(response_format, Mapping) or response_format.get("type") != "json_schema":
+        return None
+    schema = (response_format.get("json_schema") or {}).get("schema")
+    return schema if isinstance(schema, Mapping) else None
+
+
+def _json_for(schema: Mapping[str, Any], prompt: str) -> str:
+    """JSON that fits ``schema``, filled from ``prompt`` as tool arguments are."""
+    strings = _QUOTED.findall(prompt) or _proper_nouns(prompt)
+    numbers = _NUMBER.findall(prompt)
+    return json.dumps(_value_for(schema, strings, numbers, schema.get("$defs", {})))
+
+
+def _value_for(
+    schema: Mapping[str, Any], strings: list[str], numbers: list[str], defs: Mapping[str, Any]
+) -> Any:
+    if "$ref" in schema:
+        return _value_for(defs.get(schema["$ref"].rsplit("/", 1)[-1], {}), strings, numbers, defs)
+    if "enum" in schema:
+        return schema["enum"][0]
+    if "const" in schema:
+        return schema["const"]
+    if "anyOf" in schema:
+        options = [s for s in schema["anyOf"] if s.get("type") != "null"] or schema["anyOf"]
+        return _value_for(options[0], strings, numbers, defs)
+    kind = schema.get("type")
+    if kind == "object":
+        properties: Mapping[str, Any] = schema.get("properties", {})
+        return {
+            name: _value_for(properties[name], strings, numbers, defs)
+            for name in schema.get("required", list(properties))
+            if name in properties
+        }
+    if kind == "array":
+        return [_value_for(schema.get("items", {}), strings, numbers, defs)]
+    if kind == "string":
+        return strings.pop(0) if strings else "(offline model)"
+    if kind in ("integer", "number"):
+        number = float(numbers.pop(0)) if numbers else 0
+        return int(number) if kind == "integer" else number
+    if kind == "boolean":
+        return False
+    return None
 
 
 def _text_of(content: Any) -> str:
