@@ -492,11 +492,13 @@ class Assistant:
         if output is None:
             return None
         settings = self.settings
-        if settings.tool_mode == "json":
-            raise MisuseError("output= is not supported with tool_mode='json' yet")
         if "response_format" in settings.params and settings.output_mode == "json_schema":
             raise MisuseError("output= sets response_format itself: leave it out of the params")
-        if settings.output_mode == "tool" and OUTPUT_TOOL_NAME in self.tools:
+        if (
+            settings.output_mode == "tool"
+            and settings.tool_mode == "native"
+            and (OUTPUT_TOOL_NAME in self.tools)
+        ):
             raise MisuseError(f"a tool is named {OUTPUT_TOOL_NAME!r}, the output tool's name")
         return _output_schema(output)
 

@@ -1,4 +1,4 @@
-"""The library's main job in one file: a streamed answer that uses a tool.
+"""The library's main job in one file: a streamed answer that uses a tool, then a typed one.
 
     python examples/weather.py                      # offline, on a real model on this machine
     python examples/weather.py --scripted           # offline, on a rule-based stand-in
@@ -26,6 +26,7 @@ import sys
 from collections.abc import Iterator
 from typing import Any, Literal
 
+import attrs
 from openai import AsyncOpenAI, OpenAI
 
 from agentools import Assistant, function_tool
@@ -46,6 +47,14 @@ def get_weather(city: str, unit: Literal["celsius", "fahrenheit"] = "celsius") -
     celsius, conditions = WEATHER.get(city.lower(), (20, "mild"))
     temperature = celsius if unit == "celsius" else round(celsius * 9 / 5 + 32)
     return {"city": city, "temperature": temperature, "unit": unit, "conditions": conditions}
+
+
+@attrs.frozen
+class Warmest:
+    """The typed answer of the last question: ``run(output=Warmest)`` returns one."""
+
+    city: str
+    temperature: int
 
 
 @contextlib.contextmanager
@@ -103,6 +112,9 @@ def main() -> None:
         bot.run(prompt)  # blocking: no event loop involved
         print("> And in Rome? (asyncio, same conversation)")
         asyncio.run(follow_up(bot, "And in Rome?"))
+        print("> Which of the two is warmer? (a typed answer: Warmest)")
+        warmest = bot.run("Which of the two cities is warmer?", output=Warmest)
+        print(f"= {warmest!r}")
         bot.client.close()
 
 

@@ -38,6 +38,7 @@ def test_the_example_runs_offline_on_the_scripted_model() -> None:
     assert done.returncode == 0, done.stderr
     assert "get_weather says city Paris, temperature 18" in done.stdout
     assert "get_weather says city Rome, temperature 24" in done.stdout
+    assert "= Warmest(city=" in done.stdout  # the typed answer, a Warmest
 
 
 def test_the_example_runs_offline_on_the_local_model() -> None:
@@ -56,9 +57,12 @@ def test_the_example_runs_offline_on_the_local_model() -> None:
     assert done.stdout.count("-> get_weather(") >= 2  # Paris, then Rome
     assert '"city": "Paris"' in done.stdout
     assert '"city": "Rome"' in done.stdout
-    answers = [line for line in done.stdout.splitlines() if not line.startswith(("->", "<-", ">"))]
-    assert len(answers) == 2
+    lines = done.stdout.splitlines()
+    answers = [line for line in lines if not line.startswith(("->", "<-", ">", "="))]
+    assert len(answers) == 3  # Paris, Rome, and the typed answer's JSON as it streamed
     assert all(answer.strip() for answer in answers)
+    (typed,) = [line for line in lines if line.startswith("= ")]
+    assert typed.startswith("= Warmest(city=")
 
 
 @pytest.mark.parametrize("with_key", [False, True], ids=["base URL only", "base URL and key"])
@@ -70,7 +74,8 @@ def test_the_example_talks_to_the_server_of_openai_base_url(with_key: bool) -> N
 
     assert done.returncode == 0, done.stderr
     assert "get_weather says city Rome, temperature 24" in done.stdout
-    assert len(requests) == 4  # two runs, each a tool call then the answer
+    assert len(requests) == 5  # two runs, each a tool call then the answer; the typed answer
+    assert requests[-1].body["response_format"]["type"] == "json_schema"
     assert {request.model for request in requests} == {"local"}
     expected = "Bearer sk-given" if with_key else "Bearer no-key-needed"
     assert {request.headers["authorization"] for request in requests} == {expected}

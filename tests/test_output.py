@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 import re
 from typing import Any, Literal, TypedDict
 
@@ -722,6 +723,66 @@ def test_the_output_is_asked_for_in_its_run_only(
     assert body["messages"][1] == {"role": "assistant", "content": SONG_JSON}
 
 
+# -- constrained tool calling (tool_mode="json") ----------------------------------------------
+
+
+def _step(**step: Any) -> str:
+    return json.dumps(step)
+
+
+@pytest.mark.parametrize("output_mode", ["json_schema", "tool"])
+def test_under_constrained_tool_calling_the_output_is_the_steps_answer(
+    server: FakeOpenAIServer, bot: Bot, runner: Runner, stream: bool, output_mode: str
+) -> None:
+    ran.clear()
+    partials: list[Any] = []
+
+    class Form(Hooks):
+        def on_partial_output(self, partial: PartialOutput) -> None:
+            partials.append(copy.deepcopy(partial.value))
+
+    server.add(
+        Turn(
+            text=_step(tool_calls=[{"name": "get_weather", "arguments": {"city": "Oslo"}}]),
+            chunking=Chunking(text=5),
+        ),
+        Turn(text=_step(answer=json.loads(SONG_JSON)), chunking=Chunking(text=5)),
+    )
+    assistant = bot(
+        tools=[get_weather], tool_mode="json", output_mode=output_mode, stream=stream, hooks=Form()
+    )
+
+    assert runner.run(assistant, "A song for the weather?", output=Song) == SONG
+
+    assert ran == ["Oslo"]
+    first = server.requests[0].body
+    assert "tools" not in first  # the step is the only format asked for
+    answer = first["response_format"]["json_schema"]["schema"]["anyOf"][1]
+    assert answer["properties"]["answer"] == SONG_SCHEMA
+    history = assistant.history.to_openai()
+    assert history[-1] == {"role": "assistant", "content": json.dumps(json.loads(SONG_JSON))}
+    _valid(assistant)
+    if stream:
+        assert partials[-1] == attrs.asdict(SONG)
+    else:
+        assert partials == []
+
+
+def test_under_constrained_tool_calling_an_answer_that_does_not_fit_is_asked_again(
+    server: FakeOpenAIServer, bot: Bot, runner: Runner, stream: bool
+) -> None:
+    server.add(
+        Turn(text=_step(answer={"title": "Yesterday"})),
+        Turn(text=_step(answer=json.loads(SONG_JSON))),
+    )
+    assistant = bot(tools=[get_weather], tool_mode="json", stream=stream)
+
+    assert runner.run(assistant, "A song?", output=Song) == SONG
+
+    retry = server.requests[1].body["messages"][-1]
+    assert retry == _retry_prompt("output 'year': missing required field")
+
+
 # -- misuse ------------------------------------------------------------------------------------
 
 
@@ -734,7 +795,6 @@ def my_final_result() -> str:
 @pytest.mark.parametrize(
     "options",
     [
-        pytest.param({"tool_mode": "json"}, id="tool_mode=json"),
         pytest.param(
             {"response_format": {"type": "json_object"}}, id="response_format-in-the-params"
         ),

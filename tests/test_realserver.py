@@ -15,6 +15,7 @@ what a user relies on, not the model's words.
 
 from __future__ import annotations
 
+import copy
 import functools
 import importlib.util
 import json
@@ -26,20 +27,27 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import openai
 import pytest
 
 from agentools import (
     Assistant,
     CancelToken,
+    History,
     Hooks,
     MaxTokensExceeded,
+    PartialOutput,
+    PendingApprovals,
     RunCancelled,
+    RunPaused,
     TokenUsage,
+    UsageLimitExceeded,
     function_tool,
     validate_history,
 )
 from agentools._core import CONTINUE_PROMPT
+from agentools.hooks import KeepLastTurns
 from agentools.local import INSTALL, THINK_TEMPLATE, LlamaServer, default_model_path
 
 from .support import Runner
@@ -348,6 +356,135 @@ def test_a_json_schema_response_format_is_enforced(
     answer = runner.run(assistant, "What is 2+2? Answer in JSON.")
 
     assert isinstance(json.loads(answer)["answer"], int)
+    assert_valid(assistant)
+
+
+# -- typed answers, approvals, trimming and limits on the real server ------------------------
+
+
+@attrs.frozen
+class City:
+    name: str
+    country: str
+    population: int
+
+
+def test_a_typed_answer_under_the_servers_grammar(
+    bot: LocalBot, runner: Runner, stream: bool
+) -> None:
+    """``run(output=City)``: llama.cpp takes the strict ``response_format`` as a grammar, so
+    even a 135M model writes JSON that fits: a ``City`` comes back, and while it streams the
+    partial value grows field by field."""
+    partials: list[Any] = []
+
+    class Form(Hooks):
+        def on_partial_output(self, partial: PartialOutput) -> None:
+            partials.append((copy.deepcopy(partial.value), partial.is_complete("name")))
+
+    assistant = bot(stream=stream, max_tokens=120)
+
+    city = runner.run(assistant, "Describe Paris.", output=City, hooks=Form())
+
+    assert isinstance(city, City)
+    assert isinstance(city.population, int)
+    sent = bot.requests[0]["response_format"]
+    assert sent["json_schema"]["strict"] is True
+    history = assert_valid(assistant)
+    assert json.loads(history[-1]["content"]) == attrs.asdict(city)
+    if stream:
+        assert len(partials) > 3
+        assert partials[-1][0] == attrs.asdict(city)
+        assert partials[-1][1]  # the name is complete
+    else:
+        assert partials == []
+
+
+def test_a_typed_answer_after_a_tool_under_constrained_tool_calling(
+    bot: LocalBot, runner: Runner
+) -> None:
+    """``tool_mode="json"`` with ``output=``: the step's answer is the output's schema, so the
+    model calls the tool, then answers with a value of the type."""
+    ran: list[str] = []
+
+    @function_tool
+    def get_weather(city: str) -> str:
+        """Get the current weather in a city."""
+        ran.append(city)
+        return f"Sunny, 18 C in {city}."
+
+    @attrs.frozen
+    class Forecast:
+        city: str
+        sunny: bool
+
+    assistant = bot(tools=[get_weather], tool_mode="json", max_turns=4)
+
+    forecast = runner.run(assistant, "Is it sunny in Paris?", output=Forecast)
+
+    assert ran
+    assert isinstance(forecast, Forecast)
+    history = assert_valid(assistant)
+    assert json.loads(history[-1]["content"]) == attrs.asdict(forecast)
+
+
+def test_an_approval_pauses_and_the_run_resumes_on_the_server(
+    bot: LocalBot, runner: Runner
+) -> None:
+    """The model's call waits for approval: the run pauses with the history the server takes,
+    and resumes from the pending state's JSON (as after a restart) to run the tool and answer."""
+    ran: list[str] = []
+
+    @function_tool(needs_approval=True)
+    def get_weather(city: str) -> str:
+        """Get the current weather in a city."""
+        ran.append(city)
+        return f"Sunny, 18 C in {city}."
+
+    class Pause(Hooks):
+        def on_approval(self, call: Any) -> str:
+            return "pause"
+
+    assistant = bot(tools=[get_weather], tool_mode="json", max_turns=4)
+    with pytest.raises(RunPaused) as paused:
+        runner.run(assistant, "What is the weather in Paris?", hooks=Pause())
+    assert ran == []
+    assert assert_valid(assistant) == [{"role": "user", "content": "What is the weather in Paris?"}]
+
+    restarted = bot(
+        tools=[get_weather],
+        tool_mode="json",
+        max_turns=4,
+        history=History.from_json(assistant.history.to_json()),
+    )
+    restarted.pending = PendingApprovals.from_json(paused.value.pending.to_json())
+    (call_id,) = restarted.pending.waiting
+    answer = runner.run(restarted, None, approvals={call_id: True})
+
+    assert ran
+    assert answer.strip()
+    assert any(m["role"] == "tool" for m in assert_valid(restarted))
+
+
+def test_trimmed_requests_and_the_request_limit_on_the_server(
+    bot: LocalBot, runner: Runner
+) -> None:
+    """``KeepLastTurns`` sends only the last turn, and the server takes it; the server's own
+    prompt count then scales the estimate that ``max_request_tokens`` checks, and with the
+    cached prompt tokens it reports."""
+    assistant = bot(max_tokens=8, hooks=KeepLastTurns(1))
+    for prompt in ("Say one word.", "Say another word.", "And one more."):
+        runner.run(assistant, prompt)
+    sent = [request["messages"] for request in bot.requests]
+    assert [len(messages) for messages in sent] == [1, 1, 1]
+    assert len(assistant.history) == 6
+    assert assistant.usage.prompt_tokens > 0
+    assert assistant.last_result is not None
+    assert 0 < assistant.last_result.usage.prompt_tokens < assistant.usage.prompt_tokens
+
+    assistant.configure(max_request_tokens=5)
+    with pytest.raises(UsageLimitExceeded):
+        runner.run(assistant, "Too long a prompt for five tokens, surely.")
+    assert len(bot.requests) == 3  # refused before it was sent
     assert_valid(assistant)
 
 

@@ -141,9 +141,11 @@ class ModelAPI(Protocol):
         emit: Callable[[Event], None],
         on_arguments: Callable[[PartialToolCall], None],
         json_steps: bool = False,
+        typed_answer: bool = False,
     ) -> Accumulator:
         """What reads the answer; with ``json_steps``, an answer that is a JSON step, read
-        into text and tool calls as a native answer's would be."""
+        into text and tool calls as a native answer's would be (``typed_answer``: the step's
+        answer is a typed output's JSON, which becomes the text as written)."""
 
     def failure(self, error: Exception) -> Failure: ...
 

@@ -112,13 +112,16 @@ class ChatCompletions:
             offer = request.offer_tools
             for name in _NATIVE_TOOL_PARAMS:
                 wire.pop(name, None)
+            typed = request.output
             wire["messages"] = json_steps.step_messages(
-                wire["messages"], request.tools, offer_tools=offer
+                wire["messages"], request.tools, offer_tools=offer, typed=typed is not None
             )
-            wire["response_format"] = json_steps.step_format(request.tools, offer_tools=offer)
+            wire["response_format"] = json_steps.step_format(
+                request.tools, offer_tools=offer, answer=None if typed is None else typed.schema
+            )
         elif request.tools:
             wire["tools"] = [signature.to_openai() for signature in request.tools]
-        if request.output is not None:
+        if request.output is not None and not (request.json_steps and request.tools):
             _ask_for_output(wire, request.output, request.output_mode)
         if request.stream:
             wire["stream"] = True
@@ -133,13 +136,14 @@ class ChatCompletions:
         emit: Callable[[Event], None],
         on_arguments: Callable[[PartialToolCall], None],
         json_steps: bool = False,
+        typed_answer: bool = False,
     ) -> Accumulator:
         if json_steps:
             from . import step_reading
 
             if stream:
-                return step_reading.StepAccumulator(limits, emit, on_arguments)
-            return step_reading.StepCompletionReader(limits)
+                return step_reading.StepAccumulator(limits, emit, on_arguments, typed_answer)
+            return step_reading.StepCompletionReader(limits, typed_answer)
         return ChunkAccumulator(limits, emit, on_arguments) if stream else CompletionReader(limits)
 
     def failure(self, error: Exception) -> Failure:

@@ -36,13 +36,19 @@ _ANSWER_ONLY = {
 }
 
 
-def step_format(tools: Sequence[Signature], *, offer_tools: bool) -> dict[str, Any]:
+def step_format(
+    tools: Sequence[Signature], *, offer_tools: bool, answer: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """The ``response_format`` of one step: a call to one or more of ``tools`` (arguments that
-    fit each tool's schema) or an answer; only an answer when not ``offer_tools``."""
+    fit each tool's schema) or an answer; only an answer when not ``offer_tools``. ``answer``
+    is the schema of a typed answer (``run(output=...)``); without it the answer is text."""
+    definitions: dict[str, Any] = {}
+    answer_only = _answer_only(answer, definitions)
     if not tools or not offer_tools:
-        schema: dict[str, Any] = copy.deepcopy(_ANSWER_ONLY)
+        schema: dict[str, Any] = answer_only
+        if definitions:
+            schema["$defs"] = definitions
     else:
-        definitions: dict[str, Any] = {}
         calls = [_call_schema(tool, definitions) for tool in tools]
         schema = {
             "anyOf": [
@@ -59,12 +65,25 @@ def step_format(tools: Sequence[Signature], *, offer_tools: bool) -> dict[str, A
                     "required": ["tool_calls"],
                     "additionalProperties": False,
                 },
-                copy.deepcopy(_ANSWER_ONLY),
+                answer_only,
             ]
         }
         if definitions:
             schema["$defs"] = definitions
     return {"type": "json_schema", "json_schema": {"name": "step", "schema": schema}}
+
+
+def _answer_only(answer: Mapping[str, Any] | None, definitions: dict[str, Any]) -> dict[str, Any]:
+    """The answer step: text, or a typed answer of schema ``answer`` (its definitions moved to
+    the step's own, renamed ``output.<name>``)."""
+    if answer is None:
+        return copy.deepcopy(_ANSWER_ONLY)
+    schema = copy.deepcopy(dict(answer))
+    own = {**schema.pop("$defs", {}), **schema.pop("definitions", {})}
+    renamed = {name: f"output.{name}" for name in own}
+    for name, definition in own.items():
+        definitions[renamed[name]] = _with_refs(definition, renamed)
+    return {**_ANSWER_ONLY, "properties": {"answer": _with_refs(schema, renamed)}}
 
 
 def _call_schema(tool: Signature, definitions: dict[str, Any]) -> dict[str, Any]:
@@ -98,15 +117,22 @@ def _with_refs(schema: Any, renamed: Mapping[str, str]) -> Any:
     return result
 
 
-def instructions(tools: Sequence[Signature], *, offer_tools: bool) -> str:
-    """What the model is told of its tools and of the step it writes (a system message)."""
+def instructions(tools: Sequence[Signature], *, offer_tools: bool, typed: bool = False) -> str:
+    """What the model is told of its tools and of the step it writes (a system message);
+    ``typed``: the answer is a JSON value of the schema given, not text."""
     if not tools:
         return ""
+    answer = '{"answer": <the answer, as JSON of the required schema>}' if typed else None
     if not offer_tools:
+        if answer is not None:
+            return (
+                f"Answer now, from the tool results above, as {answer}. Do not call a tool again."
+            )
         return (
             "Answer the user's question now, in a sentence, from the tool results above, "
             'as {"answer": "..."}. Do not call a tool again.'
         )
+    reply = answer or '{"answer": "<your answer>"}'
     described = "\n".join(
         f"- {tool.name}: {tool.description or '(no description)'} "
         f"Arguments: {json.dumps(tool.parameters.get('properties', {}))}"
@@ -117,19 +143,23 @@ def instructions(tools: Sequence[Signature], *, offer_tools: bool) -> str:
         f"{described}\n"
         'To call tools, reply {"tool_calls": [{"name": "<tool>", "arguments": {...}}]}. '
         "You then get their results. "
-        'Once you can answer the user, reply {"answer": "<your answer>"}. '
+        f"Once you can answer the user, reply {reply}. "
         "Never call a tool again with the same arguments: use the result you have."
     )
 
 
 def step_messages(
-    messages: Iterable[Mapping[str, Any]], tools: Sequence[Signature], *, offer_tools: bool
+    messages: Iterable[Mapping[str, Any]],
+    tools: Sequence[Signature],
+    *,
+    offer_tools: bool,
+    typed: bool = False,
 ) -> list[dict[str, Any]]:
     """The request's messages: the history as ``render_messages`` writes it, and the
     instructions added to the system prompt (one system message first: some chat templates take
     no other)."""
     rendered = render_messages(messages)
-    text = instructions(tools, offer_tools=offer_tools)
+    text = instructions(tools, offer_tools=offer_tools, typed=typed)
     if rendered and rendered[0].get("role") == "system":
         first = rendered[0]
         rendered[0] = {**first, "content": f"{first['content']}\n\n{text}"}

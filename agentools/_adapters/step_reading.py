@@ -52,8 +52,13 @@ class StepReader:
     model writes, and the native mode is there for long arguments at a hosted model's speed."""
 
     def __init__(
-        self, on_text: Callable[[str], None], on_call: Callable[[int, str, str], None]
+        self,
+        on_text: Callable[[str], None],
+        on_call: Callable[[int, str, str], None],
+        typed_answer: bool = False,
     ) -> None:
+        self._typed = typed_answer
+        """The answer is a typed output's JSON value: its text goes on as written."""
         self._on_text = on_text
         self._on_call = on_call
         self._parts: list[str] = []
@@ -219,6 +224,11 @@ class StepReader:
     def _feed_answer(self, piece: str) -> None:
         if not piece:
             return
+        if self._typed:
+            self._answer_text += piece
+            if self._answer_text.strip():
+                self._on_text(piece)
+            return
         try:
             self._answer.feed(piece)
         except PartialJSONError:
@@ -238,7 +248,8 @@ class StepReader:
         if not isinstance(step, dict):
             raise ModelProtocolError("the model's step is not a JSON object")
         calls = step.get("tool_calls")
-        if calls is None and not isinstance(step.get("answer"), str):
+        answered = "answer" in step if self._typed else isinstance(step.get("answer"), str)
+        if calls is None and not answered:
             raise ModelProtocolError("the model's step has neither tool_calls nor an answer")
         if calls is not None and not (
             isinstance(calls, list)
@@ -264,9 +275,10 @@ class StepAccumulator(ChunkAccumulator):
         limits: Limits,
         emit: Callable[[Event], None],
         on_arguments: Callable[[PartialToolCall], None],
+        typed_answer: bool = False,
     ) -> None:
         super().__init__(limits, emit, on_arguments)
-        self._step = StepReader(self._add_text, self._add_step_call)
+        self._step = StepReader(self._add_text, self._add_step_call, typed_answer)
         self._ids: dict[int, str] = {}
 
     def add(self, chunk: dict[str, Any]) -> None:
@@ -305,6 +317,10 @@ class StepCompletionReader(CompletionReader):
     """A whole completion whose message is a step, read as the native completion it stands
     for."""
 
+    def __init__(self, limits: Limits, typed_answer: bool = False) -> None:
+        super().__init__(limits)
+        self._typed = typed_answer
+
     def add(self, completion: Any) -> None:
         try:
             choice = next(c for c in completion["choices"] if c.get("index") == 0)
@@ -322,7 +338,7 @@ class StepCompletionReader(CompletionReader):
                 names[index] = name
                 arguments.setdefault(index, []).append(piece)
 
-            reader = StepReader(texts.append, on_call)
+            reader = StepReader(texts.append, on_call, self._typed)
             reader.feed(content)
             reader.finish()
             message = {**message, "content": "".join(texts) or None}

@@ -201,9 +201,10 @@ class Machine:
         self._tool_context = tool_context
         self._token = cancel
         self._deps = deps
-        self._output = (
-            None if output is None else OutputTracker(output, self._settings().output_mode)
-        )
+        now = self._settings()
+        # Constrained tool calling asks for the output as the step's answer: read as its text.
+        mode = "json_schema" if now.tool_mode == "json" else now.output_mode
+        self._output = None if output is None else OutputTracker(output, mode)
         self._budget = TokenBudget()
         self._deciding: Event | None = None
         """The event of the ``Decide`` being answered."""
@@ -698,7 +699,7 @@ class Machine:
             json_steps=settings.tool_mode == "json" and bool(offered),
             offer_tools=not self._repeated,
             output=None if output is None else output.schema,
-            output_mode=settings.output_mode,
+            output_mode="json_schema" if output is None else output.mode,
         )
         self._enter(table.REQUEST_DECIDED)
         self._json_steps = request.json_steps
@@ -746,6 +747,7 @@ class Machine:
             emit=emit,
             on_arguments=self._arguments_grew,
             json_steps=self._json_steps,
+            typed_answer=self._json_steps and self._output is not None,
         )
         return self._accumulator
 
