@@ -215,7 +215,7 @@ class UsageLimitExceeded(AgentoolsError):
     the call was estimated to take it to. Raised before the call, with the history as it was
     (every tool call answered). The estimate starts from the usage the server reported for the
     run's last call, so the first call of a run is checked against an estimate of its prompt
-    (``agentools.trimming.estimate_tokens``) only."""
+    (``agentools.tokens.estimate_tokens``) only."""
 
     def __init__(self, limit: str, value: int, needed: int) -> None:
         self.limit, self.value, self.needed = limit, value, needed

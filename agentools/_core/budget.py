@@ -2,9 +2,10 @@
 model call.
 
 A call's prompt is not counted until the server reports it, after the call. So the next prompt is
-estimated: ``estimate_tokens`` of the messages about to be sent, scaled by how the server's count
-compared to that estimate for the last call (its tokenizer, its message overhead). The first call
-of a run has no report to scale by: it is checked against the bare estimate.
+estimated: ``agentools.tokens.estimate_tokens`` of the messages about to be sent, scaled by how
+the server's count compared to that estimate for the last call (its tokenizer, its message
+overhead). The first call of a run has no report to scale by: it is checked against the bare
+estimate.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ class TokenBudget:
         tokens; ``None`` if it fits (or there is no limit)."""
         if max_total is None and max_request is None:
             return None
-        from ..trimming import estimate_tokens  # only runs with a limit pay for it
+        from ..tokens import estimate_tokens  # only runs with a limit pay for it
 
         self._estimate = estimate_tokens(messages)
         prompt = round(self._estimate * self._scale)

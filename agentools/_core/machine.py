@@ -107,6 +107,7 @@ from .tool_calls import (
     raised,
     returned,
     timed_out,
+    with_arguments,
     with_distinct_ids,
 )
 
@@ -977,7 +978,7 @@ class Machine:
             and allowed.arguments is not None
         }
         if edits:
-            answer = self._answer = _with_arguments(answer, edits)
+            answer = self._answer = with_arguments(answer, edits)
         calls = {call.id: call for call in answer.calls}
         to_run: list[Invocation] = []
         starting: list[Consumer] = []
@@ -1073,26 +1074,6 @@ class Machine:
             self._commit(message, answers)
         self._events.append(ResponseEnd(text=self._text))
         self._actions.append(Finished(text=self._text, usage=self._usage, output=self.output))
-
-
-def _with_arguments(answer: ModelAnswer, edits: Mapping[str, Mapping[str, Any]]) -> ModelAnswer:
-    """``answer`` with the arguments of some calls replaced (approved with edits): in its calls
-    and in its message, so that the history records each call as it ran."""
-    texts = {call_id: json.dumps(dict(args), ensure_ascii=False) for call_id, args in edits.items()}
-    calls = tuple(
-        attrs.evolve(
-            call, arguments=texts[call.id], parsed=dict(edits[call.id]), arguments_error=None
-        )
-        if call.id in texts
-        else call
-        for call in answer.calls
-    )
-    records = tuple(
-        attrs.evolve(record, arguments=texts[record.id]) if record.id in texts else record
-        for record in answer.message.tool_calls
-    )
-    message = attrs.evolve(answer.message, tool_calls=records)
-    return attrs.evolve(answer, calls=calls, message=message)
 
 
 def _asks_approval(invocation: Invocation) -> bool:

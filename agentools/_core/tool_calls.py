@@ -13,6 +13,7 @@ the run instead (the machine decides that, from ``Invocation.raise_errors``).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +40,7 @@ __all__ = [
     "raised",
     "returned",
     "timed_out",
+    "with_arguments",
     "with_distinct_ids",
 ]
 
@@ -84,6 +86,26 @@ def with_distinct_ids(answer: ModelAnswer) -> ModelAnswer:
     records = tuple(
         attrs.evolve(record, id=new)
         for record, new in zip(answer.message.tool_calls, ids, strict=True)
+    )
+    message = attrs.evolve(answer.message, tool_calls=records)
+    return attrs.evolve(answer, calls=calls, message=message)
+
+
+def with_arguments(answer: ModelAnswer, edits: Mapping[str, Mapping[str, Any]]) -> ModelAnswer:
+    """``answer`` with the arguments of some calls replaced (approved with edits): in its calls
+    and in its message, so that the history records each call as it ran."""
+    texts = {call_id: json.dumps(dict(args), ensure_ascii=False) for call_id, args in edits.items()}
+    calls = tuple(
+        attrs.evolve(
+            call, arguments=texts[call.id], parsed=dict(edits[call.id]), arguments_error=None
+        )
+        if call.id in texts
+        else call
+        for call in answer.calls
+    )
+    records = tuple(
+        attrs.evolve(record, arguments=texts[record.id]) if record.id in texts else record
+        for record in answer.message.tool_calls
     )
     message = attrs.evolve(answer.message, tool_calls=records)
     return attrs.evolve(answer, calls=calls, message=message)
