@@ -465,6 +465,24 @@ def test_an_approval_pauses_and_the_run_resumes_on_the_server(
     assert any(m["role"] == "tool" for m in assert_valid(restarted))
 
 
+def test_the_servers_cached_prompt_tokens_reach_the_usage(
+    bot: LocalBot, runner: Runner, stream: bool
+) -> None:
+    """llama.cpp reports the prompt tokens it read from its cache
+    (``prompt_tokens_details.cached_tokens``): the second run of a conversation starts with the
+    first one's prompt, so part of it is cached, and ``TokenUsage.cached_tokens`` says how much."""
+    assistant = bot(stream=stream, max_tokens=8)
+    runner.run(assistant, "Say one word about the sea.")
+    first = assistant.last_result
+    runner.run(assistant, "Say one word about the sky.")
+    second = assistant.last_result
+
+    assert first is not None
+    assert second is not None
+    assert 0 < second.usage.cached_tokens < second.usage.prompt_tokens
+    assert assistant.usage == first.usage + second.usage
+
+
 def test_trimmed_requests_and_the_request_limit_on_the_server(
     bot: LocalBot, runner: Runner
 ) -> None:
