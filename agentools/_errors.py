@@ -76,8 +76,24 @@ class StreamError(AgentoolsError, openai.APIError):
         message = error.get("message") if isinstance(error, dict) else None
         if not isinstance(message, str) or not message:
             message = "An error occurred during streaming"
-        # The request is the SDK's httpx2.Request; a decoder tested without HTTP has none.
-        super().__init__(message, cast(Any, request), body=error)
+        if request is not None:  # the SDK's httpx2.Request (from 3.60 it reads its headers)
+            super().__init__(message, request, body=error)
+            return
+        # A decoder used without HTTP (or a StreamError made by hand) has no request: set what
+        # the SDK's __init__ sets, from the error object, as it reads it.
+        openai.OpenAIError.__init__(self, message)
+        self.request = cast(Any, None)
+        self.message = message
+        self.body = error
+        fields = error if isinstance(error, dict) else {}
+        code = fields.get("code")
+        self.code = None if code is None else str(code)
+        self.param = _text_or_none(fields.get("param"))
+        self.type = _text_or_none(fields.get("type"))
+
+
+def _text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 class ToolErrorsExceeded(AgentoolsError):
