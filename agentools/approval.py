@@ -84,14 +84,18 @@ class PendingApprovals:
     """A run paused for approvals: the model's message whose calls wait, and what was decided.
 
     ``message`` is not in the history (nothing of it has run); ``decided`` holds the decisions
-    already made (by call id), ``waiting`` the ids still to decide. ``turn`` and ``usage`` carry
-    the run's count of model calls and tokens, so that ``max_turns`` and the token limits go on
-    counting where they were. ``to_json()`` / ``from_json()`` keep it across a restart.
+    already made (by call id), ``waiting`` the ids still to decide. ``malformed`` says, by call
+    id, why a call's arguments were not JSON (the message stores them as ``"{}"``, as the history
+    does), so that the resumed run tells the model so rather than run the call without them.
+    ``turn`` and ``usage`` carry the run's count of model calls and tokens, so that ``max_turns``
+    and the token limits go on counting where they were. ``to_json()`` / ``from_json()`` keep it
+    across a restart.
     """
 
     message: AssistantMessage
     waiting: tuple[str, ...]
     decided: Mapping[str, Allow | Deny] = attrs.field(factory=dict)
+    malformed: Mapping[str, str] = attrs.field(factory=dict)
     turn: int = 1
     usage: TokenUsage = attrs.field(factory=TokenUsage)
 
@@ -99,7 +103,8 @@ class PendingApprovals:
     def calls(self) -> tuple[ToolCall, ...]:
         """The message's calls, as hooks see them (arguments parsed)."""
         return tuple(
-            tool_call_of(index, record) for index, record in enumerate(self.message.tool_calls)
+            tool_call_of(index, record, self.malformed.get(record.id))
+            for index, record in enumerate(self.message.tool_calls)
         )
 
     @property
@@ -123,6 +128,7 @@ class PendingApprovals:
             "message": message,
             "waiting": list(self.waiting),
             "decided": decided,
+            "malformed": dict(self.malformed),
             "turn": self.turn,
             "usage": attrs.asdict(self.usage),
         }
@@ -149,6 +155,7 @@ class PendingApprovals:
                 message=message,
                 waiting=tuple(str(i) for i in data["waiting"]),
                 decided=decided,
+                malformed={str(k): str(v) for k, v in data.get("malformed", {}).items()},
                 turn=int(data.get("turn", 1)),
                 usage=TokenUsage(**data.get("usage", {})),
             )
@@ -158,13 +165,15 @@ class PendingApprovals:
             raise HistoryError(f"not a pending-approvals state: {error}") from None
 
 
-def tool_call_of(index: int, record: Any) -> ToolCall:
-    """The ``ToolCall`` hooks see for a call as the history records it."""
+def tool_call_of(index: int, record: Any, malformed: str | None = None) -> ToolCall:
+    """The ``ToolCall`` hooks see for a call as the history records it; ``malformed``: why its
+    arguments, stored as ``"{}"``, were not JSON when the model wrote them."""
     try:
         parsed = json.loads(record.arguments) if record.arguments.strip() else {}
         error = None if isinstance(parsed, dict) else "the arguments must be a JSON object"
     except (ValueError, RecursionError) as exc:
         parsed, error = {}, f"the arguments are not JSON: {exc}"
+    error = malformed or error
     return ToolCall(
         index=index,
         id=record.id,

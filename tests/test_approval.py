@@ -686,6 +686,48 @@ def test_a_new_prompt_after_a_pause_leaves_the_paused_message_behind(
         runner.run(assistant, None, approvals={"c1": True})
 
 
+def test_a_call_whose_arguments_were_not_json_stays_refused_after_a_restart(
+    server: FakeOpenAIServer, bot: Bot, runner: Runner, stream: bool
+) -> None:
+    """The paused message stores such a call's arguments as "{}", as the history does; the
+    pending state remembers why, so the resumed run tells the model, and does not run the tool
+    with no arguments."""
+    ran: list[dict[str, Any]] = []
+    noted: list[str] = []
+
+    @function_tool
+    def note(text: str = "(none)") -> str:
+        """Write a note."""
+        noted.append(text)
+        return "noted"
+
+    server.add(
+        calls_turn(
+            transfer_call("c1"),
+            ToolCallSpec(name="note", arguments='{"text": "unfinished', id="c2"),
+        )
+    )
+    assistant = bot(tools=[transfer_tool(ran), note], stream=stream)
+    paused = pause_of(runner, assistant, "pay", Approver(default=PAUSE))
+    stored = paused.pending.to_json()
+
+    server.add(Turn(text="Done."))
+    restarted = bot(
+        tools=[transfer_tool(ran), note],
+        stream=stream,
+        history=History.from_json(assistant.history.to_json()),
+    )
+    restarted.pending = PendingApprovals.from_json(stored)
+    assert runner.run(restarted, None, approvals={"c1": True}) == "Done."
+
+    assert ran == [{"to": "bob", "amount": 5}]
+    assert noted == []
+    told = tool_messages(server.requests[-1].messages)
+    assert told["c1"] == "sent 5 to bob"
+    assert told["c2"].startswith("Error: MalformedArgumentsError: ")
+    assert_valid(restarted.history)
+
+
 # -- misuse ---------------------------------------------------------------------------------------
 
 

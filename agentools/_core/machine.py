@@ -959,10 +959,16 @@ class Machine:
                 for call_id, decision in approvals.items()
                 if isinstance(decision, (Allow, Deny))
             }
+            malformed = {
+                call.id: call.arguments_error
+                for call in answer.calls
+                if call.arguments_error is not None
+            }
             pending = PendingApprovals(
                 message=answer.message,
                 waiting=waiting,
                 decided=decided,
+                malformed=malformed,
                 turn=self._turn,
                 usage=self._usage,
             )
