@@ -529,6 +529,7 @@ def _cached_schema(output: Any) -> OutputSchema:
 def _output_schema(output: Any) -> OutputSchema:
     """An output type's schema, built once per type (a type that cannot be hashed: each time)."""
     try:
-        return _cached_schema(output)
+        hash(output)
     except TypeError:
         return OutputSchema.of(output)
+    return _cached_schema(output)

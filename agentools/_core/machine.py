@@ -209,7 +209,6 @@ class Machine:
         self._budget = TokenBudget()
         self._deciding: Event | None = None
         """The event of the ``Decide`` being answered."""
-        self._request: ModelCallRequest | None = None
         self._approvals: dict[str, Allow | Deny | str] = {}
         """The decisions on the current message's calls that need approval, by call id."""
         self.state = State.IDLE
@@ -639,7 +638,6 @@ class Machine:
             usage=self._usage,
             deps=self._deps,
         )
-        self._request = request
         self._actions.appendleft(Decide(event=BeforeModelCall(request=request)))
 
     def _decided_request(self, request: ModelCallRequest, answer: object) -> None:
